@@ -1,0 +1,26 @@
+"""All models, imported here so Alembic's metadata sees every table."""
+
+from advanced_alchemy.base import IdentityBase
+
+from ._channel import Channel
+from ._check import Check, check_channels
+from ._flip import Flip, Notification
+from ._ping import Ping
+from ._project import Member, Project
+from ._user import Profile, User
+
+metadata = IdentityBase.metadata
+
+__all__ = [
+    "Channel",
+    "Check",
+    "Flip",
+    "Member",
+    "Notification",
+    "Ping",
+    "Profile",
+    "Project",
+    "User",
+    "check_channels",
+    "metadata",
+]

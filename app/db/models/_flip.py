@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from advanced_alchemy.base import IdentityBase
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class Flip(IdentityBase):
+    """A status change of a check. ``created`` is when it happened, not when it was seen."""
+
+    __tablename__ = "flips"
+    __table_args__ = (
+        Index("ix_flips_check_created", "check_id", "created"),
+        Index("ix_flips_created", "created"),
+    )
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="cascade"))
+    created: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    processed: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    old_status: Mapped[str] = mapped_column(String(6))
+    new_status: Mapped[str] = mapped_column(String(6))
+    # "" | timeout | fail | nag
+    reason: Mapped[str] = mapped_column(String(8), default="")
+
+
+class Notification(IdentityBase):
+    """One delivery of one flip through one channel: the outbox row (one per flip and channel)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("flip_id", "channel_id", name="uq_notifications_flip_channel"),
+        Index("ix_notifications_pending", "sent_at", "created"),
+    )
+
+    code: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    flip_id: Mapped[int | None] = mapped_column(
+        ForeignKey("flips.id", ondelete="cascade"), default=None
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="cascade"), index=True
+    )
+    check_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checks.id", ondelete="cascade"), default=None, index=True
+    )
+    check_status: Mapped[str] = mapped_column(String(6))
+    created: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # Set when delivery gave up (permanent error or attempts exhausted).
+    failed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,527 @@
+"""Ping ingestion: the one path that must be perfect and fast.
+
+A ping resolves its kind (the URL's action, then the check's method and keyword filters,
+then manual resume), updates the check, writes the ping row and, on a status change, a flip,
+all in one transaction. On PostgreSQL that is one statement (one round trip, see
+``_PG_PING``); on SQLite a few statements under one write lock, with the rules below in
+Python. Both paths implement the same rules and run the same tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import Boolean, DateTime, Integer, LargeBinary, String, Uuid
+
+from app.db import models as m
+from app.db.engine import Database
+from app.domain import status as status_rules
+
+SUCCESS, START, FAIL, LOG, IGNORED = "success", "start", "fail", "log", "ign"
+URL_ACTIONS = (START, FAIL, LOG)
+
+
+class PingError(Exception):
+    """A ping that cannot be recorded; ``message`` is what the client is told."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CheckNotFound(PingError):
+    status_code = 404
+
+    def __init__(self) -> None:
+        super().__init__("not found")
+
+
+class AmbiguousSlug(PingError):
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__("ambiguous slug")
+
+
+@dataclass(frozen=True, slots=True)
+class PingRequest:
+    """What arrived. ``action`` is the URL's action (success/start/fail/log) or ``ign``."""
+
+    action: str = SUCCESS
+    exitstatus: int | None = None
+    rid: uuid.UUID | None = None
+    method: str = ""
+    scheme: str = "http"
+    remote_addr: str | None = None
+    ua: str = ""
+    body: bytes = b""
+    # HTTP pings obey the check's ``methods`` and ``filter_http_body``; email pings do not
+    # (their subject/body filters are applied by the caller, see classify_by_keywords).
+    http: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PingResult:
+    check_id: int
+    n: int
+    kind: str
+    old_status: str
+    new_status: str
+    created: bool = False
+
+    @property
+    def flipped(self) -> bool:
+        return self.old_status != self.new_status
+
+
+def action_for_exitstatus(exitstatus: int) -> str:
+    if not 0 <= exitstatus <= 255:
+        raise PingError("invalid url format")
+    return SUCCESS if exitstatus == 0 else FAIL
+
+
+def match_keywords(keywords: str, text_: str) -> bool:
+    """Healthchecks' rule: comma-separated, stripped, case-sensitive substrings."""
+    return any(kw.strip() and kw.strip() in text_ for kw in keywords.split(","))
+
+
+def classify_by_keywords(
+    text_: str, *, failure_kw: str, success_kw: str, start_kw: str, default_fail: bool
+) -> str:
+    if match_keywords(failure_kw, text_):
+        return FAIL
+    if match_keywords(success_kw, text_):
+        return SUCCESS
+    if match_keywords(start_kw, text_):
+        return START
+    return FAIL if default_fail else IGNORED
+
+
+def resolve_kind(check: Any, ping: PingRequest) -> str:
+    """The kind a ping is recorded as, given the check's settings (Healthchecks §1.4)."""
+    kind = ping.action
+    if kind == IGNORED:
+        return kind
+    if ping.http and check.methods == "POST" and ping.method != "POST":
+        return IGNORED
+    if ping.http and check.filter_http_body:
+        kind = classify_by_keywords(
+            ping.body.decode("utf-8", "replace"),
+            failure_kw=check.failure_kw,
+            success_kw=check.success_kw,
+            start_kw=check.start_kw,
+            default_fail=check.filter_default_fail,
+        )
+    if check.status == "paused" and check.manual_resume:
+        return IGNORED
+    return kind
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    """The fields a ping reads and writes, before or after it."""
+
+    kind: str
+    timeout: int
+    grace: int
+    schedule: str
+    tz: str
+    status: str
+    last_ping: datetime | None
+    last_start: datetime | None
+    last_start_rid: uuid.UUID | None
+    last_duration: float | None
+    n_pings: int
+
+
+def apply_ping(
+    state: CheckState,
+    kind: str,
+    rid: uuid.UUID | None,
+    now: datetime,
+) -> tuple[CheckState, float | None]:
+    """The check after a ping of ``kind``, and the duration the ping closed (if any)."""
+    changes: dict[str, Any] = {"n_pings": state.n_pings + 1}
+    duration = None
+    if kind == START:
+        changes.update(last_start=now, last_start_rid=rid)
+    elif kind in (SUCCESS, FAIL):
+        changes.update(last_ping=now, last_duration=None, status="down" if kind == FAIL else "up")
+        if state.last_start is not None:
+            if state.last_start_rid == rid:
+                duration = (now - state.last_start).total_seconds()
+                changes.update(last_start=None, last_duration=duration)
+            elif kind == FAIL or rid is None:
+                changes["last_start"] = None
+    return dataclasses.replace(state, **changes), duration
+
+
+def flip_reason(kind: str) -> str:
+    return "fail" if kind == FAIL else ""
+
+
+def notifies(old_status: str, new_status: str) -> bool:
+    """new→up and paused→up are quiet: nobody needs to hear that a check started working."""
+    return not (new_status == "up" and old_status in ("new", "paused"))
+
+
+# --- the PostgreSQL statement ---------------------------------------------------------------
+
+_KEYWORD_HIT = """EXISTS (SELECT 1 FROM unnest(string_to_array(o.{col}, ',')) AS k(w)
+    WHERE btrim(k.w, E' \\t\\n\\r\\x0b\\x0c') <> ''
+      AND strpos(CAST(:body_text AS text), btrim(k.w, E' \\t\\n\\r\\x0b\\x0c')) > 0)"""
+
+_PG_PING = f"""
+WITH o AS (
+    SELECT id, status, kind AS check_kind, timeout, grace, last_ping, last_start,
+           last_start_rid, last_duration, methods, manual_resume, filter_http_body,
+           filter_default_fail, start_kw, success_kw, failure_kw
+    FROM checks WHERE {{where}} FOR UPDATE
+), a AS (
+    SELECT o.*, CASE
+        WHEN CAST(:action AS text) = 'ign' THEN 'ign'
+        WHEN o.status = 'paused' AND o.manual_resume THEN 'ign'
+        WHEN CAST(:http AS boolean) AND o.methods = 'POST' AND :method <> 'POST' THEN 'ign'
+        WHEN CAST(:http AS boolean) AND o.filter_http_body THEN CASE
+            WHEN {_KEYWORD_HIT.format(col="failure_kw")} THEN 'fail'
+            WHEN {_KEYWORD_HIT.format(col="success_kw")} THEN 'success'
+            WHEN {_KEYWORD_HIT.format(col="start_kw")} THEN 'start'
+            WHEN o.filter_default_fail THEN 'fail'
+            ELSE 'ign' END
+        ELSE CAST(:action AS text) END AS pk,
+        (o.last_start IS NOT NULL
+         AND o.last_start_rid IS NOT DISTINCT FROM CAST(:rid AS uuid)) AS closes
+    FROM o
+), n AS (
+    SELECT a.id, a.pk, a.status AS old_status, a.check_kind, a.timeout, a.grace,
+        CASE WHEN a.pk = 'start' THEN CAST(:now AS timestamptz)
+             WHEN a.pk IN ('success', 'fail')
+                  AND (a.closes OR a.pk = 'fail' OR CAST(:rid AS uuid) IS NULL) THEN NULL
+             ELSE a.last_start END AS last_start,
+        CASE WHEN a.pk = 'start' THEN CAST(:rid AS uuid) ELSE a.last_start_rid END
+            AS last_start_rid,
+        CASE WHEN a.pk IN ('success', 'fail') THEN CAST(:now AS timestamptz)
+             ELSE a.last_ping END AS last_ping,
+        CASE WHEN a.pk IN ('success', 'fail') AND a.closes
+             THEN extract(epoch FROM CAST(:now AS timestamptz) - a.last_start)::float8
+             END AS duration,
+        CASE WHEN a.pk = 'success' THEN 'up' WHEN a.pk = 'fail' THEN 'down'
+             ELSE a.status END AS status,
+        CASE WHEN a.pk IN ('success', 'fail') THEN NULL ELSE a.last_duration END
+            AS kept_duration
+    FROM a
+), f AS (
+    -- alert_after: exact for simple checks; for cron/OnCalendar last_ping + grace is a
+    -- lower bound (the next fire time needs cronsim) that the sweep moves to the exact time.
+    SELECT n.*, CASE
+        WHEN n.status = 'down' THEN NULL
+        WHEN n.status = 'up' THEN LEAST(
+            CASE WHEN n.check_kind = 'simple' THEN n.last_ping + make_interval(secs => n.timeout)
+                 ELSE n.last_ping END,
+            n.last_start) + make_interval(secs => n.grace)
+        ELSE n.last_start + make_interval(secs => n.grace) END AS alert_after
+    FROM n
+), u AS (
+    UPDATE checks c SET n_pings = c.n_pings + 1, last_start = f.last_start,
+        last_start_rid = f.last_start_rid, last_ping = f.last_ping,
+        last_duration = COALESCE(f.duration, f.kept_duration), status = f.status,
+        alert_after = f.alert_after
+    FROM f WHERE c.id = f.id
+    RETURNING c.id, c.n_pings, f.pk, f.old_status, f.status, f.duration
+), p AS (
+    INSERT INTO pings (check_id, n, kind, created, scheme, remote_addr, method, ua, body,
+                       exitstatus, rid, duration)
+    SELECT u.id, u.n_pings, u.pk, CAST(:now AS timestamptz), :scheme, :remote_addr, :method,
+           :ua, :body, CAST(:exitstatus AS smallint), CAST(:rid AS uuid), u.duration
+    FROM u
+), fl AS (
+    INSERT INTO flips (check_id, created, processed, old_status, new_status, reason)
+    SELECT u.id, CAST(:now AS timestamptz),
+           CASE WHEN u.status = 'up' AND u.old_status IN ('new', 'paused')
+                THEN CAST(:now AS timestamptz) END,
+           u.old_status, u.status, CASE WHEN u.pk = 'fail' THEN 'fail' ELSE '' END
+    FROM u WHERE u.status <> u.old_status
+)
+SELECT u.id, u.n_pings, u.pk, u.old_status, u.status FROM u
+"""
+
+_PG_BINDS = (
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("rid", type_=Uuid()),
+    bindparam("body", type_=LargeBinary()),
+    bindparam("body_text", type_=String()),
+    bindparam("http", type_=Boolean()),
+    bindparam("exitstatus", type_=Integer()),
+)
+_PG_BY_CODE = text(_PG_PING.replace("{where}", "code = :code")).bindparams(
+    bindparam("code", type_=Uuid()), *_PG_BINDS
+)
+_PG_BY_SLUG = text(
+    _PG_PING.replace(
+        "{where}",
+        "project_id = (SELECT id FROM projects WHERE ping_key = :ping_key) AND slug = :slug"
+        # Two checks with one slug: record nothing; the caller answers 409.
+        " AND (SELECT count(*) FROM checks c2 WHERE c2.project_id = checks.project_id"
+        " AND c2.slug = :slug) = 1",
+    )
+).bindparams(*_PG_BINDS)
+
+
+def _pg_params(ping: PingRequest, now: datetime) -> dict[str, Any]:
+    return {
+        "now": now,
+        "action": ping.action,
+        "http": ping.http,
+        "method": ping.method,
+        "scheme": ping.scheme,
+        "remote_addr": ping.remote_addr,
+        "ua": ping.ua,
+        "body": ping.body or None,
+        "body_text": ping.body.decode("utf-8", "replace") if ping.body else None,
+        "exitstatus": ping.exitstatus,
+        "rid": ping.rid,
+    }
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+async def record_ping(
+    db: Database,
+    code: uuid.UUID,
+    ping: PingRequest,
+    now: datetime,
+) -> PingResult:
+    """Record a ping for the check with public id ``code``; raise CheckNotFound."""
+    if db.sqlite:
+        return await _record_sqlite(db, m.Check.code == code, ping, now)
+    async with db.engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await conn.execute(_PG_BY_CODE, {"code": code, **_pg_params(ping, now)})).first()
+    if row is None:
+        raise CheckNotFound
+    return PingResult(row[0], row[1], row[2], row[3], row[4])
+
+
+async def record_slug_ping(
+    db: Database,
+    ping_key: str,
+    slug: str,
+    ping: PingRequest,
+    now: datetime,
+    *,
+    create: bool = False,
+) -> PingResult:
+    """Record a ping by ping key + slug; with ``create`` a missing check is created first."""
+    if db.sqlite:
+        result = await _record_sqlite_slug(db, ping_key, slug, ping, now)
+    else:
+        async with db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            params = {"ping_key": ping_key, "slug": slug, **_pg_params(ping, now)}
+            row = (await conn.execute(_PG_BY_SLUG, params)).first()
+        result = PingResult(row[0], row[1], row[2], row[3], row[4]) if row else None
+    if result is not None:
+        return result
+    # The slow path: nothing was recorded. Tell "missing" from "ambiguous", maybe create.
+    matches = await _count_slug(db, ping_key, slug)
+    if matches > 1:
+        raise AmbiguousSlug
+    if matches == 0 and create and await create_check_for_slug(db, ping_key, slug, now):
+        result = await record_slug_ping(db, ping_key, slug, ping, now)
+        return dataclasses.replace(result, created=True)
+    raise CheckNotFound
+
+
+async def check_exists(db: Database, code: uuid.UUID) -> bool:
+    async with db.engine.connect() as conn:
+        return (
+            await conn.execute(select(m.Check.id).where(m.Check.code == code))
+        ).first() is not None
+
+
+async def _count_slug(db: Database, ping_key: str, slug: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(m.Check)
+        .join(m.Project, m.Project.id == m.Check.project_id)
+        .where(m.Project.ping_key == ping_key, m.Check.slug == slug)
+    )
+    async with db.engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def create_check_for_slug(db: Database, ping_key: str, slug: str, now: datetime) -> bool:
+    """Auto-provision (``?create=1``): name = slug, every channel of the project assigned.
+
+    Returns False when there is no such project or its owner is over twice their check
+    limit. Creating twice is harmless: a concurrent duplicate shows up as ambiguous.
+    """
+    async with db.engine.begin() as conn:
+        project = (
+            await conn.execute(
+                select(m.Project.id, m.Profile.check_limit)
+                .join(m.Profile, m.Profile.user_id == m.Project.owner_id, isouter=True)
+                .where(m.Project.ping_key == ping_key)
+            )
+        ).first()
+        if project is None:
+            return False
+        project_id, check_limit = project
+        owned = (
+            await conn.execute(
+                select(func.count())
+                .select_from(m.Check)
+                .join(m.Project, m.Project.id == m.Check.project_id)
+                .where(
+                    m.Project.owner_id
+                    == select(m.Project.owner_id)
+                    .where(m.Project.id == project_id)
+                    .scalar_subquery()
+                )
+            )
+        ).scalar_one()
+        if check_limit is not None and owned >= 2 * check_limit:
+            return False
+        check_id = (
+            await conn.execute(
+                insert(m.Check)
+                .values(
+                    code=uuid.uuid4(),
+                    badge_key=uuid.uuid4(),
+                    project_id=project_id,
+                    name=slug,
+                    slug=slug,
+                    created=now,
+                )
+                .returning(m.Check.id)
+            )
+        ).scalar_one()
+        channel_ids = (
+            (await conn.execute(select(m.Channel.id).where(m.Channel.project_id == project_id)))
+            .scalars()
+            .all()
+        )
+        if channel_ids:
+            await conn.execute(
+                insert(m.check_channels),
+                [{"check_id": check_id, "channel_id": cid} for cid in channel_ids],
+            )
+    return True
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+
+_STATE_COLUMNS = (
+    m.Check.id,
+    m.Check.kind,
+    m.Check.timeout,
+    m.Check.grace,
+    m.Check.schedule,
+    m.Check.tz,
+    m.Check.status,
+    m.Check.last_ping,
+    m.Check.last_start,
+    m.Check.last_start_rid,
+    m.Check.last_duration,
+    m.Check.n_pings,
+    m.Check.methods,
+    m.Check.manual_resume,
+    m.Check.filter_http_body,
+    m.Check.filter_default_fail,
+    m.Check.start_kw,
+    m.Check.success_kw,
+    m.Check.failure_kw,
+)
+_STATE_FIELDS = [f.name for f in dataclasses.fields(CheckState)]
+
+
+async def _record_sqlite(
+    db: Database,
+    where: Any,
+    ping: PingRequest,
+    now: datetime,
+) -> PingResult:
+    async with db.write_lock, db.engine.connect() as conn:
+        conn = await conn.execution_options(sqlite_immediate=True)
+        async with conn.begin():
+            row = (await conn.execute(select(*_STATE_COLUMNS).where(where))).first()
+            if row is None:
+                raise CheckNotFound
+            return await _apply_sqlite(conn, row, ping, now)
+
+
+async def _record_sqlite_slug(
+    db: Database, ping_key: str, slug: str, ping: PingRequest, now: datetime
+) -> PingResult | None:
+    where = (m.Check.slug == slug) & (
+        m.Check.project_id
+        == select(m.Project.id).where(m.Project.ping_key == ping_key).scalar_subquery()
+    )
+    async with db.write_lock, db.engine.connect() as conn:
+        conn = await conn.execution_options(sqlite_immediate=True)
+        async with conn.begin():
+            rows = (await conn.execute(select(*_STATE_COLUMNS).where(where).limit(2))).all()
+            if len(rows) != 1:
+                return None
+            return await _apply_sqlite(conn, rows[0], ping, now)
+
+
+async def _apply_sqlite(
+    conn: AsyncConnection,
+    row: Any,
+    ping: PingRequest,
+    now: datetime,
+) -> PingResult:
+    before = CheckState(**{name: getattr(row, name) for name in _STATE_FIELDS})
+    kind = resolve_kind(row, ping)
+    after, duration = apply_ping(before, kind, ping.rid, now)
+    await conn.execute(
+        update(m.Check)
+        .where(m.Check.id == row.id)
+        .values(
+            n_pings=after.n_pings,
+            status=after.status,
+            last_ping=after.last_ping,
+            last_start=after.last_start,
+            last_start_rid=after.last_start_rid,
+            last_duration=after.last_duration,
+            alert_after=status_rules.alert_after(after),
+        )
+    )
+    await conn.execute(
+        insert(m.Ping).values(
+            check_id=row.id,
+            n=after.n_pings,
+            kind=kind,
+            created=now,
+            scheme=ping.scheme,
+            remote_addr=ping.remote_addr,
+            method=ping.method,
+            ua=ping.ua,
+            body=ping.body or None,
+            exitstatus=ping.exitstatus,
+            rid=ping.rid,
+            duration=duration,
+        )
+    )
+    if after.status != before.status:
+        await conn.execute(
+            insert(m.Flip).values(
+                check_id=row.id,
+                created=now,
+                old_status=before.status,
+                new_status=after.status,
+                reason=flip_reason(kind),
+                processed=None if notifies(before.status, after.status) else now,
+            )
+        )
+    return PingResult(row.id, after.n_pings, kind, before.status, after.status)

@@ -1,0 +1,56 @@
+"""`cronbeat serve`: every process of the production shape, in one process.
+
+The web app runs on uvicorn in the main event loop; side services (email pings now, the
+worker and scheduler threads with the alerting engine) start beside it and stop with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+import uvicorn
+
+from app.config import Settings
+from app.main import create_app
+
+log = logging.getLogger("cronbeat")
+
+
+class SideService(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def side_services(settings: Settings) -> list[SideService]:
+    services: list[SideService] = []
+    if settings.smtpd_port:
+        from app.smtpd import EmailPingServer
+
+        services.append(EmailPingServer(settings, host="127.0.0.1", port=settings.smtpd_port))
+    return services
+
+
+async def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info", lifespan="on")
+    )
+    services = side_services(settings)
+    for service in services:
+        await service.start()
+    log.info(
+        "Cronbeat on http://%s:%s (database %s)", host, port, settings.database_url.split("://")[0]
+    )
+    try:
+        await server.serve()
+    finally:
+        for service in reversed(services):
+            await service.stop()
+
+
+def run_embedded(settings: Settings, *, host: str, port: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve_embedded(settings, host=host, port=port))

@@ -1,0 +1,213 @@
+"""Ping endpoints, wire-compatible with Healthchecks (reference §1).
+
+The hot path is parse → one database round trip → respond. Error cases that need to tell
+"unknown check" from "bad URL" (Healthchecks answers 404 before 400) take a slow path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from typing import Any
+
+from litestar import Request, Response, get, post, route
+from litestar.enums import HttpMethod
+
+from app.domain import pings
+from app.domain.pings import PingError, PingRequest
+from app.web.state import AppState
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_RID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_SLUG_SEGMENT = re.compile(r"^[-a-zA-Z0-9_]+$")
+_EXIT_STATUS = re.compile(r"^[0-9]+$")
+_ALL_METHODS = [m for m in HttpMethod]
+_NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+_CONTENT_TYPE = "text/html; charset=utf-8"  # what Healthchecks (Django) sends
+
+
+class _NotFoundUrl(Exception):
+    """The URL names no ping form at all (Healthchecks: no route → 404)."""
+
+
+def _answer(state: AppState, status_code: int, body: str) -> Response[bytes]:
+    headers = {"Cache-Control": _NEVER_CACHE, "Expires": "Thu, 01 Jan 1970 00:00:00 GMT"}
+    if status_code < 300:
+        headers["Access-Control-Allow-Origin"] = "*"
+        if state.settings.ping_body_limit is not None:
+            headers["Ping-Body-Limit"] = str(state.settings.ping_body_limit)
+    return Response(
+        body.encode(), status_code=status_code, media_type=_CONTENT_TYPE, headers=headers
+    )
+
+
+def parse_action(segment: str | None) -> tuple[str, int | None]:
+    """The URL suffix → (action, exit status). Raises PingError for exit status > 255."""
+    if segment is None:
+        return pings.SUCCESS, None
+    if segment in pings.URL_ACTIONS:
+        return segment, None
+    if _EXIT_STATUS.match(segment):
+        exitstatus = int(segment)
+        return pings.action_for_exitstatus(exitstatus), exitstatus
+    raise _NotFoundUrl
+
+
+def parse_rid(request: Request[Any, Any, Any]) -> uuid.UUID | None:
+    raw = request.query_params.get("rid")
+    if raw is None:
+        return None
+    if not _RID.match(raw):
+        raise PingError("invalid uuid format")
+    return uuid.UUID(raw)
+
+
+def remote_addr(request: Request[Any, Any, Any]) -> str | None:
+    forwarded = request.headers.get("x-forwarded-for")
+    if not forwarded:
+        return request.client.host if request.client else None
+    first = forwarded.split(",")[0].strip()
+    try:
+        ipaddress.ip_address(first)
+    except ValueError:
+        # "1.2.3.4:5678" (some proxies add the port): keep the address.
+        parts = first.split(".")
+        if len(parts) == 4 and ":" in parts[3]:
+            return first.rsplit(":", 1)[0]
+    return first[:100]
+
+
+async def read_body(request: Request[Any, Any, Any], limit: int | None) -> bytes:
+    """The body cut at ``limit`` bytes; the rest is drained, not rejected (no 413)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        if limit is None or size < limit:
+            chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
+    return body if limit is None else body[:limit]
+
+
+async def _ping_request(
+    request: Request[Any, Any, Any],
+    state: AppState,
+    action: str,
+    exitstatus: int | None,
+    rid: uuid.UUID | None,
+) -> PingRequest:
+    return PingRequest(
+        action=action,
+        exitstatus=exitstatus,
+        rid=rid,
+        method=request.method,
+        scheme=request.headers.get("x-forwarded-proto", "http")[:10],
+        remote_addr=remote_addr(request),
+        ua=request.headers.get("user-agent", "")[:200],
+        body=await read_body(request, state.settings.ping_body_limit),
+    )
+
+
+async def _ping_by_code(
+    request: Request[Any, Any, Any], state: AppState, code: str, suffix: str | None
+) -> Response[bytes]:
+    check_code = uuid.UUID(code)
+    try:
+        action, exitstatus = parse_action(suffix)
+        rid = parse_rid(request)
+    except PingError:
+        # Healthchecks looks the check up before validating the rest of the URL.
+        if not await pings.check_exists(state.db, check_code):
+            return _answer(state, 404, "not found")
+        raise
+    ping = await _ping_request(request, state, action, exitstatus, rid)
+    await pings.record_ping(state.db, check_code, ping, state.clock())
+    return _answer(state, 200, "OK")
+
+
+async def _ping_by_slug(
+    request: Request[Any, Any, Any], state: AppState, ping_key: str, slug: str, suffix: str | None
+) -> Response[bytes]:
+    if not (_SLUG_SEGMENT.match(ping_key) and _SLUG_SEGMENT.match(slug)):
+        raise _NotFoundUrl
+    if slug != slug.lower():
+        raise PingError("invalid url format")
+    action, exitstatus = parse_action(suffix)
+    rid = parse_rid(request)
+    ping = await _ping_request(request, state, action, exitstatus, rid)
+    create = request.query_params.get("create") == "1"
+    result = await pings.record_slug_ping(
+        state.db, ping_key, slug, ping, state.clock(), create=create
+    )
+    return _answer(state, 201, "Created") if result.created else _answer(state, 200, "OK")
+
+
+@route(
+    [
+        "/ping/{first:str}",
+        "/ping/{first:str}/{second:str}",
+        "/ping/{first:str}/{second:str}/{third:str}",
+    ],
+    http_method=_ALL_METHODS,
+    request_max_body_size=None,
+    include_in_schema=False,
+    name="ping",
+)
+async def ping_view(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Every ping URL: /ping/<uuid>[/<action>] and /ping/<ping_key>/<slug>[/<action>]."""
+    state = AppState.of(request)
+    # Read from path_params: three URL shapes share one handler, so the segments are optional.
+    first = request.path_params["first"]
+    second = request.path_params.get("second")
+    third = request.path_params.get("third")
+    try:
+        if _UUID.match(first):
+            if third is not None:
+                raise _NotFoundUrl
+            return await _ping_by_code(request, state, first, second)
+        if second is None:
+            raise _NotFoundUrl
+        return await _ping_by_slug(request, state, first, second, third)
+    except PingError as error:
+        return _answer(state, error.status_code, error.message)
+    except _NotFoundUrl:
+        return _answer(state, 404, "not found")
+
+
+@post(
+    "/heartbeat/{code:str}",
+    request_max_body_size=None,
+    name="heartbeat",
+    status_code=200,
+    summary="Heartbeat Central: a success ping",
+)
+async def heartbeat_view(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Heartbeat Central's URL: POST /heartbeat/<uuid> records a success ping."""
+    state = AppState.of(request)
+    code = request.path_params["code"]
+    if not _UUID.match(code):
+        return _answer(state, 404, "not found")
+    try:
+        return await _ping_by_code(request, state, code, None)
+    except PingError as error:
+        return _answer(state, error.status_code, error.message)
+
+
+@get("/health", name="health", summary="Liveness: does the database answer?", cache=False)
+async def health_view(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    state = AppState.of(request)
+    try:
+        await state.db.check_connection()
+    except Exception as error:  # any failure to reach the database means "unhealthy"
+        return Response(
+            {"status": "error", "database": type(error).__name__},
+            status_code=503,
+            headers={"Cache-Control": _NEVER_CACHE},
+        )
+    return Response(
+        {"status": "ok", "database": "ok"}, status_code=200, headers={"Cache-Control": _NEVER_CACHE}
+    )
+
+
+route_handlers = [ping_view, heartbeat_view, health_view]
