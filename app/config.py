@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -98,6 +98,28 @@ class Settings:
     db_pool_size: int = 10
     # Embedded mode (`cronbeat serve`) also listens for email pings when this is set.
     smtpd_port: int | None = None
+    # Integrations: credentials, on/off switches, and vendor base URLs (settings, so tests
+    # and self-hosted vendors can point them elsewhere).
+    webhooks_enabled: bool = True
+    slack_enabled: bool = True
+    discord_enabled: bool = True
+    msteams_enabled: bool = True
+    mattermost_enabled: bool = True
+    ntfy_enabled: bool = True
+    gotify_enabled: bool = True
+    pagerduty_enabled: bool = True
+    opsgenie_enabled: bool = True
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    pushover_api_token: str | None = None
+    pushover_api_url: str = "https://api.pushover.net"
+    pagerduty_api_url: str = "https://events.pagerduty.com"
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    opsgenie_eu_api_url: str = "https://api.eu.opsgenie.com"
+    twilio_account: str | None = None
+    twilio_auth: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
 
     @property
     def is_sqlite(self) -> bool:
@@ -182,7 +204,43 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         db_pool_size=_get(env, "DB_POOL_SIZE", lambda n, r: _parse_int(n, r, 1), 10),
         smtpd_port=_get(env, "SMTPD_PORT", lambda n, r: _parse_int(n, r, 1), None),
+        **_integration_settings(env),
     )
+
+
+_SWITCHES = (
+    "WEBHOOKS",
+    "SLACK",
+    "DISCORD",
+    "MSTEAMS",
+    "MATTERMOST",
+    "NTFY",
+    "GOTIFY",
+    "PAGERDUTY",
+    "OPSGENIE",
+)
+_SECRETS = ("TELEGRAM_TOKEN", "PUSHOVER_API_TOKEN", "TWILIO_ACCOUNT", "TWILIO_AUTH", "TWILIO_FROM")
+_VENDOR_URLS = (
+    "TELEGRAM_API_URL",
+    "PUSHOVER_API_URL",
+    "PAGERDUTY_API_URL",
+    "OPSGENIE_API_URL",
+    "OPSGENIE_EU_API_URL",
+    "TWILIO_API_URL",
+)
+
+
+def _integration_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in _SWITCHES:
+        values[f"{name.lower()}_enabled"] = _get(env, f"{name}_ENABLED", _parse_bool, True)
+    for name in _SECRETS:
+        values[name.lower()] = _get(env, name, _text, None)
+    for name in _VENDOR_URLS:
+        raw = env.get(name)
+        if raw:
+            values[name.lower()] = _parse_url(name, raw, ("http", "https")).rstrip("/")
+    return values
 
 
 @lru_cache(maxsize=1)

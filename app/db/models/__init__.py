@@ -4,7 +4,7 @@ from advanced_alchemy.base import IdentityBase
 
 from ._channel import Channel
 from ._check import Check, check_channels
-from ._flip import Flip, Notification
+from ._flip import Flip, Lease, Notification
 from ._ping import Ping
 from ._project import Member, Project
 from ._user import Profile, User
@@ -15,6 +15,7 @@ __all__ = [
     "Channel",
     "Check",
     "Flip",
+    "Lease",
     "Member",
     "Notification",
     "Ping",

@@ -42,6 +42,7 @@ class Check(IdentityBase):
         Index("ix_checks_project_slug", "project_id", "slug"),
         # The sweep reads due checks through this index: O(checks due), not O(checks).
         Index("ix_checks_status_alert_after", "status", "alert_after"),
+        Index("ix_checks_next_nag_at", "next_nag_at"),
     )
 
     code: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
@@ -67,6 +68,8 @@ class Check(IdentityBase):
     # OnCalendar checks a ping stores a lower bound that the sweep corrects (docs/architecture.md).
     alert_after: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     n_pings: Mapped[int] = mapped_column(Integer, default=0)
+    # While down: when the next nag (repeat of the down notification) is due.
+    next_nag_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     methods: Mapped[str] = mapped_column(String(30), default="")
     manual_resume: Mapped[bool] = mapped_column(Boolean, default=False)
     filter_subject: Mapped[bool] = mapped_column(Boolean, default=False)

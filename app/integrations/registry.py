@@ -1,0 +1,72 @@
+"""Integration kinds: one line each. Adding a kind means adding a package and a line here."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from app.integrations.base import DeliveryContext, Event
+
+
+@dataclass(frozen=True)
+class Integration:
+    kind: str
+    label: str
+    config_type: type[msgspec.Struct]
+    notify: Callable[[Event, Any, DeliveryContext], Awaitable[None]]
+    # (down, up): which directions a config delivers; False means "skip, no record".
+    directions: Callable[[Any], tuple[bool, bool]]
+
+
+# kind -> module under app.integrations; each module exposes INTEGRATION.
+_MODULES = {
+    "email": "email",
+    "webhook": "webhook",
+    "slack": "slack",
+    "discord": "discord",
+    "mattermost": "mattermost",
+    "msteams": "msteams",
+    "telegram": "telegram",
+    "ntfy": "ntfy",
+    "pushover": "pushover",
+    "pagerduty": "pagerduty",
+    "opsgenie": "opsgenie",
+    "gotify": "gotify",
+    "sms": "sms",
+}
+
+
+class UnknownKind(KeyError):
+    pass
+
+
+def kinds() -> list[str]:
+    return sorted(k for k in _MODULES if _load(k) is not None)
+
+
+def _load(kind: str) -> Integration | None:
+    module_name = _MODULES.get(kind)
+    if module_name is None:
+        return None
+    try:
+        module = importlib.import_module(f"app.integrations.{module_name}.transport")
+    except ModuleNotFoundError:
+        return None
+    integration: Integration = module.INTEGRATION
+    return integration
+
+
+def get(kind: str) -> Integration:
+    integration = _load(kind)
+    if integration is None:
+        raise UnknownKind(kind)
+    return integration
+
+
+def parse_config(kind: str, value: Any) -> Any:
+    """Validate a channel's JSON config; raises msgspec.ValidationError naming the field."""
+    return msgspec.convert(value, get(kind).config_type, strict=True)
