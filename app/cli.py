@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -92,6 +93,36 @@ def web(host: str, port: int, workers: int) -> None:
         access_log=False,
         log_level="info",
     )
+
+
+@main.command()
+@click.option("--processes", default=lambda: int(os.environ.get("WORKER_PROCESSES", "1")),
+              type=int, show_default="$WORKER_PROCESSES or 1")
+@click.option("--threads", default=lambda: int(os.environ.get("WORKER_THREADS", "8")), type=int,
+              show_default="$WORKER_THREADS or 8")
+def worker(processes: int, threads: int) -> None:
+    """Dramatiq workers (production): sweeps, deliveries, reports, pruning. Needs REDIS_URL."""
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("cronbeat worker needs REDIS_URL (without it, use serve)")
+    _exec([sys.executable, "-m", "dramatiq", "workers.actors", "--processes", str(processes),
+           "--threads", str(threads)])
+
+
+@main.command()
+def scheduler() -> None:
+    """periodiq (production): enqueues the periodic actors on their cron schedule."""
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("cronbeat scheduler needs REDIS_URL (without it, use serve)")
+    _exec([sys.executable, "-c", "from periodiq import entrypoint; entrypoint()",
+           "workers.actors"])
+
+
+def _exec(argv: list[str]) -> None:
+    # Replace this process, so the platform's signals reach Dramatiq/periodiq directly.
+    # periodiq reads cron times in the process's local time zone: pin it to UTC.
+    os.execve(argv[0], argv, {**os.environ, "TZ": "UTC"})  # noqa: S606 - fixed argv
 
 
 @main.command()

@@ -1,7 +1,8 @@
 """`cronbeat serve`: every process of the production shape, in one process.
 
-The web app runs on uvicorn in the main event loop; side services (email pings now, the
-worker and scheduler threads with the alerting engine) start beside it and stop with it.
+The web app runs on uvicorn in the main event loop; side services start beside it and stop
+with it: the Dramatiq worker threads and the periodic scheduler (in-memory broker unless
+REDIS_URL is set), and the email ping listener when SMTPD_PORT is set.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ class SideService(Protocol):
 
 
 def side_services(settings: Settings) -> list[SideService]:
-    services: list[SideService] = []
+    from workers.embedded import EmbeddedWorker
+
+    services: list[SideService] = [EmbeddedWorker()]
     if settings.smtpd_port:
         from app.smtpd import EmailPingServer
 

@@ -59,6 +59,12 @@ class Factory:
             await session.flush()
             return check
 
+    async def reload_project(self, check: m.Check) -> m.Project:
+        async with self.db.sessionmaker() as session:
+            found = await session.get(m.Project, check.project_id)
+            assert found is not None
+            return found
+
     async def channel(
         self,
         project: m.Project,

@@ -1,0 +1,415 @@
+"""Going down and telling people: the sweep, nags, and the notification outbox.
+
+Every status change is a flip row; the transaction that writes a flip also writes one
+notification row per selected channel (the outbox). Delivery is driven from the database:
+``dispatch_due`` hands due rows to the queue, ``claim`` lets exactly one sender attempt a row,
+``record_result`` stores the outcome or schedules a retry. A lost queue message, a killed
+worker or a flushed Redis only delays a notification: its row comes due again.
+See docs/architecture.md ("Alerting").
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import models as m
+from app.db.engine import Database
+from app.domain import status as status_rules
+
+SEND_LEASE = timedelta(seconds=90)  # longer than an HTTP call's 30 s timeout, with margin
+QUEUE_LEASE = timedelta(seconds=60)  # a dispatched row comes back if no worker claimed it
+MAX_ATTEMPTS = 5
+BACKOFF = (
+    timedelta(seconds=10),
+    timedelta(seconds=30),
+    timedelta(seconds=90),
+    timedelta(seconds=270),
+)
+SWEEP_BATCH = 500
+MAX_BATCHES = 40  # one sweep call handles at most 20,000 due checks, then yields
+
+
+# --- transactions ------------------------------------------------------------------------------
+
+
+class _WriteTransaction:
+    """A write transaction: BEGIN IMMEDIATE behind the writer lock on SQLite."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> AsyncConnection:
+        if self.db.sqlite:
+            await self.db.write_lock.acquire()
+        try:
+            conn = await self.db.engine.connect()
+            if self.db.sqlite:
+                conn = await conn.execution_options(sqlite_immediate=True)
+            await conn.begin()
+        except BaseException:
+            if self.db.sqlite:
+                self.db.write_lock.release()
+            raise
+        self._conn = conn
+        return conn
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._conn is not None
+        try:
+            if exc_type is None:
+                await self._conn.commit()
+            else:
+                await self._conn.rollback()
+            await self._conn.close()
+        finally:
+            if self.db.sqlite:
+                self.db.write_lock.release()
+
+
+def write_transaction(db: Database) -> _WriteTransaction:
+    return _WriteTransaction(db)
+
+
+# --- the outbox --------------------------------------------------------------------------------
+
+
+async def write_notifications(
+    conn: AsyncConnection, flip_id: int, check_id: int, new_status: str, now: datetime
+) -> int:
+    """One notification row per selected channel of the check (reference: channel selection).
+
+    Returns how many; with none, the flip is marked processed at once.
+    """
+    direction = m.Channel.notify_up if new_status == "up" else m.Channel.notify_down
+    channel_ids = (
+        (
+            await conn.execute(
+                select(m.Channel.id)
+                .join(m.check_channels, m.check_channels.c.channel_id == m.Channel.id)
+                .where(
+                    m.check_channels.c.check_id == check_id,
+                    m.Channel.disabled.is_(False),
+                    direction.is_(True),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if channel_ids:
+        await conn.execute(
+            insert(m.Notification),
+            [
+                {
+                    "code": uuid.uuid4(),
+                    "flip_id": flip_id,
+                    "channel_id": channel_id,
+                    "check_id": check_id,
+                    "check_status": new_status,
+                    "created": now,
+                    "next_attempt_at": now,
+                }
+                for channel_id in channel_ids
+            ],
+        )
+    else:
+        await conn.execute(update(m.Flip).where(m.Flip.id == flip_id).values(processed=now))
+    return len(channel_ids)
+
+
+async def _insert_flip(
+    conn: AsyncConnection, check_id: int, created: datetime, old: str, new: str, reason: str
+) -> int:
+    flip_id: int = (
+        await conn.execute(
+            insert(m.Flip)
+            .values(
+                check_id=check_id, created=created, old_status=old, new_status=new, reason=reason
+            )
+            .returning(m.Flip.id)
+        )
+    ).scalar_one()
+    return flip_id
+
+
+# --- the sweep: checks whose deadline passed ---------------------------------------------------
+
+_SWEEP_COLUMNS = (
+    m.Check.id,
+    m.Check.kind,
+    m.Check.timeout,
+    m.Check.grace,
+    m.Check.schedule,
+    m.Check.tz,
+    m.Check.status,
+    m.Check.last_ping,
+    m.Check.last_start,
+    m.Check.n_pings,
+    m.Project.nag_period,
+)
+
+
+def _due(query: Any, db: Database) -> Any:
+    # Several sweepers may run (a lease keeps it to one, but not during a hand-over): each
+    # takes rows nobody else holds. SQLite has a single writer, so there is nothing to skip.
+    return query if db.sqlite else query.with_for_update(skip_locked=True, of=m.Check)
+
+
+async def sweep_due_checks(db: Database, now: datetime) -> list[int]:
+    """Move checks whose alert_after passed: down (with a flip) or to their exact deadline.
+
+    Reads through the (status, alert_after) index, so the cost is O(checks due).
+    Returns the ids of the flips written.
+    """
+    flips: list[int] = []
+    for _ in range(MAX_BATCHES):
+        async with write_transaction(db) as conn:
+            rows = (
+                await conn.execute(
+                    _due(
+                        select(*_SWEEP_COLUMNS)
+                        .join(m.Project, m.Project.id == m.Check.project_id)
+                        .where(
+                            m.Check.status.in_(("new", "up", "paused")), m.Check.alert_after <= now
+                        )
+                        .order_by(m.Check.alert_after)
+                        .limit(SWEEP_BATCH),
+                        db,
+                    )
+                )
+            ).all()
+            for row in rows:
+                flip_id = await _sweep_one(conn, row, now)
+                if flip_id is not None:
+                    flips.append(flip_id)
+        if len(rows) < SWEEP_BATCH:
+            break
+    return flips
+
+
+async def _sweep_one(conn: AsyncConnection, row: Any, now: datetime) -> int | None:
+    # Guard every write on n_pings: a ping that landed since we read the row wins.
+    unchanged = and_(
+        m.Check.id == row.id, m.Check.n_pings == row.n_pings, m.Check.status == row.status
+    )
+    deadline = status_rules.alert_after(row)
+    if status_rules.displayed_status(row, now) != "down":
+        await conn.execute(update(m.Check).where(unchanged).values(alert_after=deadline))
+        return None
+    went_down = deadline or now
+    next_nag = went_down + timedelta(seconds=row.nag_period) if row.nag_period > 0 else None
+    changed = await conn.execute(
+        update(m.Check)
+        .where(unchanged)
+        .values(status="down", alert_after=None, next_nag_at=next_nag)
+    )
+    if changed.rowcount != 1:
+        return None
+    flip_id = await _insert_flip(conn, row.id, went_down, row.status, "down", "timeout")
+    await write_notifications(conn, flip_id, row.id, "down", now)
+    return flip_id
+
+
+# --- nags: repeat the down notification while a check stays down ---------------------------------
+
+
+def next_nag_after(due: datetime, period: timedelta, now: datetime) -> datetime:
+    """The first nag time after ``now`` on the cadence of ``due``: a late sweep sends one nag,
+    not a burst, and the next one stays on schedule."""
+    missed = (now - due) // period
+    return due + (missed + 1) * period
+
+
+async def sweep_nags(db: Database, now: datetime) -> list[int]:
+    """Write a nag flip (reason ``nag``) for every down check whose next nag is due."""
+    flips: list[int] = []
+    async with write_transaction(db) as conn:
+        rows = (
+            await conn.execute(
+                _due(
+                    select(m.Check.id, m.Check.next_nag_at, m.Project.nag_period)
+                    .join(m.Project, m.Project.id == m.Check.project_id)
+                    .where(m.Check.status == "down", m.Check.next_nag_at <= now)
+                    .order_by(m.Check.next_nag_at)
+                    .limit(SWEEP_BATCH),
+                    db,
+                )
+            )
+        ).all()
+        for row in rows:
+            unchanged = and_(
+                m.Check.id == row.id,
+                m.Check.status == "down",
+                m.Check.next_nag_at == row.next_nag_at,
+            )
+            if row.nag_period <= 0:
+                await conn.execute(update(m.Check).where(unchanged).values(next_nag_at=None))
+                continue
+            following = next_nag_after(row.next_nag_at, timedelta(seconds=row.nag_period), now)
+            changed = await conn.execute(
+                update(m.Check).where(unchanged).values(next_nag_at=following)
+            )
+            if changed.rowcount != 1:
+                continue
+            flip_id = await _insert_flip(conn, row.id, now, "down", "down", "nag")
+            await write_notifications(conn, flip_id, row.id, "down", now)
+            flips.append(flip_id)
+    return flips
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+_PENDING = and_(m.Notification.sent_at.is_(None), m.Notification.failed_at.is_(None))
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    notification_id: int
+    attempts: int  # the claim token: only a sender that saw this count may claim
+
+
+async def dispatch_due(db: Database, now: datetime, limit: int = 1000) -> list[Dispatch]:
+    """Lease due notifications to the queue; each comes back after QUEUE_LEASE if unclaimed."""
+    async with write_transaction(db) as conn:
+        rows = (await conn.execute(_due_notifications(db, now, limit))).all()
+        if rows:
+            await conn.execute(
+                update(m.Notification)
+                .where(m.Notification.id.in_([r.id for r in rows]))
+                .values(next_attempt_at=now + QUEUE_LEASE)
+            )
+    return [Dispatch(r.id, r.attempts) for r in rows]
+
+
+def _due_notifications(db: Database, now: datetime, limit: int) -> Any:
+    query = (
+        select(m.Notification.id, m.Notification.attempts)
+        .where(_PENDING, m.Notification.next_attempt_at <= now)
+        .order_by(m.Notification.next_attempt_at)
+        .limit(limit)
+    )
+    return query if db.sqlite else query.with_for_update(skip_locked=True)
+
+
+async def claim(db: Database, dispatch: Dispatch, now: datetime) -> bool:
+    """Take the right to attempt this notification once; False if someone else has it."""
+    async with write_transaction(db) as conn:
+        changed = await conn.execute(
+            update(m.Notification)
+            .where(
+                m.Notification.id == dispatch.notification_id,
+                _PENDING,
+                m.Notification.attempts == dispatch.attempts,
+            )
+            .values(attempts=m.Notification.attempts + 1, next_attempt_at=now + SEND_LEASE)
+        )
+        return bool(changed.rowcount == 1)
+
+
+def backoff(attempts: int) -> timedelta:
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+async def record_result(
+    db: Database,
+    notification_id: int,
+    now: datetime,
+    *,
+    error: str = "",
+    permanent: bool = False,
+    duration: float | None = None,
+) -> datetime | None:
+    """Store a delivery attempt's outcome; returns when it will be retried, if it will."""
+    retry_at: datetime | None = None
+    async with write_transaction(db) as conn:
+        row = (
+            await conn.execute(
+                select(
+                    m.Notification.attempts, m.Notification.channel_id, m.Notification.flip_id
+                ).where(m.Notification.id == notification_id)
+            )
+        ).first()
+        if row is None:  # pruned or deleted with its check meanwhile
+            return None
+        values: dict[str, Any] = {"error": error}
+        if not error:
+            values["sent_at"] = now
+        elif permanent or row.attempts >= MAX_ATTEMPTS:
+            values["failed_at"] = now
+        else:
+            retry_at = now + backoff(row.attempts)
+            values["next_attempt_at"] = retry_at
+        await conn.execute(
+            update(m.Notification).where(m.Notification.id == notification_id).values(**values)
+        )
+        await conn.execute(
+            update(m.Channel)
+            .where(m.Channel.id == row.channel_id)
+            .values(last_notify=now, last_error=error, last_notify_duration=duration)
+        )
+        if row.flip_id is not None and retry_at is None:
+            await _mark_processed(conn, [row.flip_id], now)
+    return retry_at
+
+
+async def _mark_processed(
+    conn: AsyncConnection,
+    flip_ids: Sequence[int],
+    now: datetime,
+) -> None:
+    pending = exists().where(m.Notification.flip_id == m.Flip.id, _PENDING)
+    await conn.execute(
+        update(m.Flip)
+        .where(m.Flip.id.in_(flip_ids), m.Flip.processed.is_(None), ~pending)
+        .values(processed=now)
+    )
+
+
+# --- leases ------------------------------------------------------------------------------------
+
+
+async def acquire_lease(
+    db: Database, name: str, holder: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Take or renew the named lease; False while another holder's lease is current."""
+    dialect_insert = sqlite.insert if db.sqlite else postgresql.insert
+    async with write_transaction(db) as conn:
+        await conn.execute(
+            dialect_insert(m.Lease)
+            .values(name=name, holder="", expires_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        changed = await conn.execute(
+            update(m.Lease)
+            .where(m.Lease.name == name, or_(m.Lease.holder == holder, m.Lease.expires_at <= now))
+            .values(holder=holder, expires_at=now + ttl)
+        )
+        return bool(changed.rowcount == 1)
+
+
+async def release_lease(db: Database, name: str, holder: str) -> None:
+    async with write_transaction(db) as conn:
+        await conn.execute(delete(m.Lease).where(m.Lease.name == name, m.Lease.holder == holder))
+
+
+async def counts(db: Database) -> dict[str, int]:
+    """Operator figures: flips not yet processed, notifications without a result."""
+    async with db.engine.connect() as conn:
+        flips = (
+            await conn.execute(
+                select(func.count()).select_from(m.Flip).where(m.Flip.processed.is_(None))
+            )
+        ).scalar_one()
+        pending = (
+            await conn.execute(select(func.count()).select_from(m.Notification).where(_PENDING))
+        ).scalar_one()
+    return {"unprocessed_flips": int(flips), "undelivered_notifications": int(pending)}

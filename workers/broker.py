@@ -1,0 +1,46 @@
+"""The Dramatiq broker: Redis when REDIS_URL is set, in-memory otherwise (embedded mode).
+
+Imported before any actor is defined, so every actor binds to this broker (importing an
+actor module first would silently create Dramatiq's default broker).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO, Middleware
+from periodiq import PeriodiqMiddleware
+
+from app.config import get_settings
+
+
+class StopLoops(Middleware):
+    """Tell long-running actors (the sweep loop) that the worker is shutting down."""
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        from workers.runtime import stopping
+
+        stopping.set()
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        from workers.runtime import stopping
+
+        stopping.clear()
+
+
+def make_broker(redis_url: str | None) -> dramatiq.Broker:
+    broker: dramatiq.Broker
+    if redis_url:
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=redis_url, namespace="cronbeat")  # type: ignore[no-untyped-call]
+    else:
+        broker = StubBroker()
+    broker.add_middleware(AsyncIO())
+    broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
+    broker.add_middleware(StopLoops())
+    return broker
+
+
+broker = make_broker(get_settings().redis_url)
+dramatiq.set_broker(broker)
