@@ -14,6 +14,7 @@ from typing import Protocol
 import uvicorn
 
 from app.config import Settings
+from app.db.engine import Database
 from app.main import create_app
 
 log = logging.getLogger("cronbeat")
@@ -25,23 +26,25 @@ class SideService(Protocol):
     async def stop(self) -> None: ...
 
 
-def side_services(settings: Settings) -> list[SideService]:
+def side_services(settings: Settings, db: Database) -> list[SideService]:
     from workers.embedded import EmbeddedWorker
 
     services: list[SideService] = [EmbeddedWorker()]
     if settings.smtpd_port:
         from app.smtpd import EmailPingServer
 
-        services.append(EmailPingServer(settings, host="127.0.0.1", port=settings.smtpd_port))
+        services.append(EmailPingServer(settings, host="127.0.0.1", port=settings.smtpd_port,
+                                        db=db))
     return services
 
 
 async def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
-    app = create_app(settings)
+    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    app = create_app(settings, db=db)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info", lifespan="on")
     )
-    services = side_services(settings)
+    services = side_services(settings, db)
     for service in services:
         await service.start()
     log.info(
@@ -52,6 +55,7 @@ async def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
     finally:
         for service in reversed(services):
             await service.stop()
+        await db.dispose()
 
 
 def run_embedded(settings: Settings, *, host: str, port: int) -> None:

@@ -1,0 +1,177 @@
+"""Delivery from the outbox: once per notification, retried on transient errors, never lost."""
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import replace
+import pytest
+from sqlalchemy import select
+from werkzeug import Response
+
+from app.db import models as m
+from app.domain import alerts, delivery
+from app.integrations.base import DeliveryContext, new_http_client
+from tests.workers.test_sweep import up_check
+
+
+@pytest.fixture
+async def ctx(settings):
+    async with new_http_client() as http:
+        yield DeliveryContext(settings=settings, http=http)
+
+
+async def late_check_with_webhook(factory, httpserver, **webhook):
+    check = await up_check(factory, name="Nightly backup")
+    project = await factory.reload_project(check)
+    value = {"method_down": "POST", "url_down": httpserver.url_for("/hook"),
+             "body_down": "$NAME is $STATUS", **webhook}
+    channel = await factory.channel(project, kind="webhook", name="hook", value=value)
+    await factory.assign(check, channel)
+    factory.clock.advance(121)
+    [flip_id] = await alerts.sweep_due_checks(factory.db, factory.clock())
+    return check, channel, flip_id
+
+
+async def notification(db):
+    async with db.engine.connect() as conn:
+        return (await conn.execute(select(m.Notification))).one()
+
+
+async def test_it_delivers_a_down_notification_once(db, factory, clock, ctx, httpserver):
+    httpserver.expect_request("/hook", method="POST", data=b"Nightly backup is down") \
+        .respond_with_data("ok")
+    _, channel, _ = await late_check_with_webhook(factory, httpserver)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, dispatch, ctx, clock) == "sent"
+    assert await delivery.deliver(db, dispatch, ctx, clock) == "skipped"
+    assert await alerts.dispatch_due(db, clock.advance(3600)) == []
+    httpserver.check_assertions()
+    assert len(httpserver.log) == 1
+    row = await notification(db)
+    assert row.sent_at is not None
+    assert row.error == ""
+    async with db.engine.connect() as conn:
+        saved = (await conn.execute(select(m.Channel).where(m.Channel.id == channel.id))).one()
+        flip = (await conn.execute(select(m.Flip))).one()
+    assert saved.last_notify is not None
+    assert saved.last_error == ""
+    assert flip.processed is not None
+
+
+async def test_a_duplicate_queue_message_sends_once(db, factory, clock, ctx, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    await late_check_with_webhook(factory, httpserver)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    outcomes = await asyncio.gather(*(delivery.deliver(db, dispatch, ctx, clock)
+                                      for _ in range(4)))
+    assert sorted(outcomes) == ["sent", "skipped", "skipped", "skipped"]
+    assert len(httpserver.log) == 1
+
+
+async def test_a_transient_error_is_retried_with_backoff_until_it_succeeds(
+        db, factory, clock, ctx, httpserver):
+    httpserver.expect_ordered_request("/hook").respond_with_data("busy", status=500)
+    httpserver.expect_ordered_request("/hook").respond_with_data("ok", status=200)
+    await late_check_with_webhook(factory, httpserver)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, dispatch, ctx, clock) == "retry"
+    row = await notification(db)
+    assert row.error == "Received status code 500"
+    assert row.next_attempt_at == clock() + alerts.BACKOFF[0]
+    assert await alerts.dispatch_due(db, clock.advance(5)) == []
+    [retry] = await alerts.dispatch_due(db, clock.advance(5))
+    assert await delivery.deliver(db, retry, ctx, clock) == "sent"
+    assert len(httpserver.log) == 2
+    row = await notification(db)
+    assert (row.attempts, row.error) == (2, "")
+
+
+async def test_attempts_are_bounded(db, factory, clock, ctx, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("down", status=503)
+    await late_check_with_webhook(factory, httpserver)
+    outcomes = []
+    for _ in range(10):
+        for dispatch in await alerts.dispatch_due(db, clock()):
+            outcomes.append(await delivery.deliver(db, dispatch, ctx, clock))
+        clock.advance(600)
+    assert outcomes == ["retry"] * (alerts.MAX_ATTEMPTS - 1) + ["failed"]
+    row = await notification(db)
+    assert row.failed_at is not None
+    assert row.error == "Received status code 503"
+
+
+async def test_a_permanent_error_stops_at_once(db, factory, clock, settings, httpserver):
+    guarded = replace(settings, integrations_allow_private_ips=False)
+    await late_check_with_webhook(factory, httpserver)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    async with new_http_client() as http:
+        ctx = DeliveryContext(settings=guarded, http=http)
+        assert await delivery.deliver(db, dispatch, ctx, clock) == "failed"
+    row = await notification(db)
+    assert row.error == "Connections to private IP addresses are not allowed"
+    assert httpserver.log == []
+    assert await alerts.dispatch_due(db, clock.advance(3600)) == []
+
+
+async def test_a_worker_killed_mid_delivery_loses_nothing(db, factory, clock, ctx, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    await late_check_with_webhook(factory, httpserver)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    assert await alerts.claim(db, dispatch, clock())  # ...and the worker dies here
+    assert await alerts.dispatch_due(db, clock.advance(60)) == []  # its lease still holds
+    [again] = await alerts.dispatch_due(db, clock.advance(31))
+    assert again.attempts == 1
+    assert await delivery.deliver(db, dispatch, ctx, clock) == "skipped"  # a stale message
+    assert await delivery.deliver(db, again, ctx, clock) == "sent"
+    assert len(httpserver.log) == 1
+
+
+async def test_a_lost_queue_message_comes_back(db, factory, clock, ctx, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    await late_check_with_webhook(factory, httpserver)
+    assert len(await alerts.dispatch_due(db, clock())) == 1  # e.g. Redis was flushed
+    assert await alerts.dispatch_due(db, clock.advance(30)) == []
+    [again] = await alerts.dispatch_due(db, clock.advance(30))
+    assert await delivery.deliver(db, again, ctx, clock) == "sent"
+
+
+async def test_an_endpoint_that_times_out_then_recovers_gets_one_delivery(
+        db, factory, clock, ctx, httpserver, monkeypatch):
+    monkeypatch.setattr("app.integrations.base.HTTP_TIMEOUT", 0.3)
+    calls = []
+    stalled = threading.Event()
+
+    def slow_then_fine(request):
+        calls.append(request)
+        if len(calls) == 1:
+            time.sleep(1)  # the server stalls past the client's timeout
+            stalled.set()
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(slow_then_fine)
+    await late_check_with_webhook(factory, httpserver)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, dispatch, ctx, clock) == "retry"
+    assert (await notification(db)).error == "Connection timed out"
+    await asyncio.to_thread(stalled.wait, 10)  # the test server handles one request at a time
+    [retry] = await alerts.dispatch_due(db, clock.advance(10))
+    assert await delivery.deliver(db, retry, ctx, clock) == "sent"
+    assert (await notification(db)).sent_at is not None
+
+
+async def test_the_webhook_says_which_check_and_what_happened(db, factory, clock, ctx,
+                                                               httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    check, _, _ = await late_check_with_webhook(
+        factory, httpserver, body_down='{"check": $NAME_JSON, "status": "$STATUS", '
+                                       '"code": "$CODE", "json": $JSON}')
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    await delivery.deliver(db, dispatch, ctx, clock)
+    [(request, _)] = httpserver.log
+    body = json.loads(request.data)
+    assert body["check"] == "Nightly backup"
+    assert body["status"] == "down"
+    assert body["code"] == str(check.code)
+    assert body["json"]["name"] == "Nightly backup"
+    assert body["json"]["status"] == "down"
