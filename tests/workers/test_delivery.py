@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 from werkzeug import Response
@@ -24,8 +25,12 @@ async def ctx(settings):
 async def late_check_with_webhook(factory, httpserver, **webhook):
     check = await up_check(factory, name="Nightly backup")
     project = await factory.reload_project(check)
-    value = {"method_down": "POST", "url_down": httpserver.url_for("/hook"),
-             "body_down": "$NAME is $STATUS", **webhook}
+    value = {
+        "method_down": "POST",
+        "url_down": httpserver.url_for("/hook"),
+        "body_down": "$NAME is $STATUS",
+        **webhook,
+    }
     channel = await factory.channel(project, kind="webhook", name="hook", value=value)
     await factory.assign(check, channel)
     factory.clock.advance(121)
@@ -39,8 +44,9 @@ async def notification(db):
 
 
 async def test_it_delivers_a_down_notification_once(db, factory, clock, ctx, httpserver):
-    httpserver.expect_request("/hook", method="POST", data=b"Nightly backup is down") \
-        .respond_with_data("ok")
+    httpserver.expect_request(
+        "/hook", method="POST", data=b"Nightly backup is down"
+    ).respond_with_data("ok")
     _, channel, _ = await late_check_with_webhook(factory, httpserver)
     [dispatch] = await alerts.dispatch_due(db, clock())
     assert await delivery.deliver(db, dispatch, ctx, clock) == "sent"
@@ -63,14 +69,14 @@ async def test_a_duplicate_queue_message_sends_once(db, factory, clock, ctx, htt
     httpserver.expect_request("/hook").respond_with_data("ok")
     await late_check_with_webhook(factory, httpserver)
     [dispatch] = await alerts.dispatch_due(db, clock())
-    outcomes = await asyncio.gather(*(delivery.deliver(db, dispatch, ctx, clock)
-                                      for _ in range(4)))
+    outcomes = await asyncio.gather(*(delivery.deliver(db, dispatch, ctx, clock) for _ in range(4)))
     assert sorted(outcomes) == ["sent", "skipped", "skipped", "skipped"]
     assert len(httpserver.log) == 1
 
 
 async def test_a_transient_error_is_retried_with_backoff_until_it_succeeds(
-        db, factory, clock, ctx, httpserver):
+    db, factory, clock, ctx, httpserver
+):
     httpserver.expect_ordered_request("/hook").respond_with_data("busy", status=500)
     httpserver.expect_ordered_request("/hook").respond_with_data("ok", status=200)
     await late_check_with_webhook(factory, httpserver)
@@ -137,7 +143,8 @@ async def test_a_lost_queue_message_comes_back(db, factory, clock, ctx, httpserv
 
 
 async def test_an_endpoint_that_times_out_then_recovers_gets_one_delivery(
-        db, factory, clock, ctx, httpserver, monkeypatch):
+    db, factory, clock, ctx, httpserver, monkeypatch
+):
     monkeypatch.setattr("app.integrations.base.HTTP_TIMEOUT", 0.3)
     calls = []
     stalled = threading.Event()
@@ -160,12 +167,13 @@ async def test_an_endpoint_that_times_out_then_recovers_gets_one_delivery(
     assert (await notification(db)).sent_at is not None
 
 
-async def test_the_webhook_says_which_check_and_what_happened(db, factory, clock, ctx,
-                                                               httpserver):
+async def test_the_webhook_says_which_check_and_what_happened(db, factory, clock, ctx, httpserver):
     httpserver.expect_request("/hook").respond_with_data("ok")
     check, _, _ = await late_check_with_webhook(
-        factory, httpserver, body_down='{"check": $NAME_JSON, "status": "$STATUS", '
-                                       '"code": "$CODE", "json": $JSON}')
+        factory,
+        httpserver,
+        body_down='{"check": $NAME_JSON, "status": "$STATUS", "code": "$CODE", "json": $JSON}',
+    )
     [dispatch] = await alerts.dispatch_due(db, clock())
     await delivery.deliver(db, dispatch, ctx, clock)
     [(request, _)] = httpserver.log

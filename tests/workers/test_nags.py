@@ -13,11 +13,13 @@ HOUR = timedelta(hours=1)
 async def down_check(factory, nag_period=3600):
     project, _ = await factory.project()
     async with factory.db.engine.begin() as conn:
-        await conn.execute(update(m.Project).where(m.Project.id == project.id)
-                           .values(nag_period=nag_period))
+        await conn.execute(
+            update(m.Project).where(m.Project.id == project.id).values(nag_period=nag_period)
+        )
     now = factory.clock()
-    check = await factory.check(project, status="down",
-                                next_nag_at=now + timedelta(seconds=nag_period))
+    check = await factory.check(
+        project, status="down", next_nag_at=now + timedelta(seconds=nag_period)
+    )
     channel = await factory.channel(project)
     await factory.assign(check, channel)
     return check
@@ -25,8 +27,13 @@ async def down_check(factory, nag_period=3600):
 
 async def nag_flips(db, check):
     async with db.engine.connect() as conn:
-        return (await conn.execute(select(m.Flip.created).where(
-            m.Flip.check_id == check.id, m.Flip.reason == "nag").order_by(m.Flip.id))).all()
+        return (
+            await conn.execute(
+                select(m.Flip.created)
+                .where(m.Flip.check_id == check.id, m.Flip.reason == "nag")
+                .order_by(m.Flip.id)
+            )
+        ).all()
 
 
 async def test_it_nags_once_per_period_over_many_periods(db, factory, clock):
@@ -64,8 +71,11 @@ async def test_nags_are_down_flips_marked_nag_with_notifications(db, factory, cl
     [flip_id] = await alerts.sweep_nags(db, clock.advance(3600))
     async with db.engine.connect() as conn:
         flip = (await conn.execute(select(m.Flip).where(m.Flip.id == flip_id))).one()
-        notifications = (await conn.execute(select(m.Notification.check_status)
-                                            .where(m.Notification.flip_id == flip_id))).all()
+        notifications = (
+            await conn.execute(
+                select(m.Notification.check_status).where(m.Notification.flip_id == flip_id)
+            )
+        ).all()
     assert (flip.old_status, flip.new_status, flip.reason) == ("down", "down", "nag")
     assert notifications == [("down",)]
     assert check.id == flip.check_id
@@ -74,8 +84,9 @@ async def test_nags_are_down_flips_marked_nag_with_notifications(db, factory, cl
 async def test_a_project_with_nags_off_gets_none(db, factory, clock):
     check = await down_check(factory, nag_period=0)
     async with db.engine.begin() as conn:
-        await conn.execute(update(m.Check).where(m.Check.id == check.id)
-                           .values(next_nag_at=clock()))
+        await conn.execute(
+            update(m.Check).where(m.Check.id == check.id).values(next_nag_at=clock())
+        )
     assert await alerts.sweep_nags(db, clock.advance(10 * 3600)) == []
     assert (await factory.reload(check)).next_nag_at is None
 

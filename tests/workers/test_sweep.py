@@ -23,8 +23,9 @@ async def up_check(factory, **fields):
 
 async def count(db, model, *where):
     async with db.engine.connect() as conn:
-        return (await conn.execute(select(func.count()).select_from(model).where(*where))) \
-            .scalar_one()
+        return (
+            await conn.execute(select(func.count()).select_from(model).where(*where))
+        ).scalar_one()
 
 
 async def test_it_leaves_a_check_alone_before_its_deadline(db, factory, clock):
@@ -57,8 +58,13 @@ async def test_it_writes_one_notification_per_selected_channel(db, factory, cloc
         await factory.assign(check, channel)
     [flip_id] = await alerts.sweep_due_checks(db, clock.advance(121))
     async with db.engine.connect() as conn:
-        rows = (await conn.execute(select(m.Notification.channel_id, m.Notification.check_status)
-                                   .where(m.Notification.flip_id == flip_id))).all()
+        rows = (
+            await conn.execute(
+                select(m.Notification.channel_id, m.Notification.check_status).where(
+                    m.Notification.flip_id == flip_id
+                )
+            )
+        ).all()
     assert rows == [(webhook.id, "down")]
     assert other.id not in [r[0] for r in rows]
 
@@ -100,11 +106,17 @@ async def test_a_ping_that_lands_after_the_read_wins_over_the_sweep(db, factory,
     check = await up_check(factory)
     clock.advance(125)
     async with db.engine.connect() as conn:
-        [stale] = (await conn.execute(
-            select(*alerts._SWEEP_COLUMNS).join(m.Project).where(m.Check.id == check.id))).all()
+        [stale] = (
+            await conn.execute(
+                select(*alerts._SWEEP_COLUMNS).join(m.Project).where(m.Check.id == check.id)
+            )
+        ).all()
     async with db.engine.begin() as conn:  # the ping: n_pings and the deadline move on
-        await conn.execute(m.Check.__table__.update().where(m.Check.id == check.id)
-                           .values(n_pings=check.n_pings + 1, last_ping=clock()))
+        await conn.execute(
+            m.Check.__table__.update()
+            .where(m.Check.id == check.id)
+            .values(n_pings=check.n_pings + 1, last_ping=clock())
+        )
     async with alerts.write_transaction(db) as conn:
         assert await alerts._sweep_one(conn, stale, clock()) is None
     assert (await factory.reload(check)).status == "up"
@@ -114,8 +126,15 @@ async def test_a_ping_that_lands_after_the_read_wins_over_the_sweep(db, factory,
 async def test_it_moves_a_cron_checks_lower_bound_to_the_exact_deadline(db, factory, clock):
     # A ping on PostgreSQL stores last_ping + grace for cron checks; the sweep corrects it.
     now = clock()
-    check = await factory.check(status="up", kind="cron", schedule="0 3 * * *", tz="UTC",
-                                grace=600, last_ping=now, alert_after=now + timedelta(seconds=600))
+    check = await factory.check(
+        status="up",
+        kind="cron",
+        schedule="0 3 * * *",
+        tz="UTC",
+        grace=600,
+        last_ping=now,
+        alert_after=now + timedelta(seconds=600),
+    )
     assert await alerts.sweep_due_checks(db, clock.advance(601)) == []
     check = await factory.reload(check)
     assert check.status == "up"
@@ -125,8 +144,9 @@ async def test_it_moves_a_cron_checks_lower_bound_to_the_exact_deadline(db, fact
 
 async def test_a_start_that_overruns_grace_takes_a_new_check_down(db, factory, clock):
     started = clock()
-    check = await factory.check(status="new", last_start=started, grace=300,
-                                alert_after=started + timedelta(seconds=300))
+    check = await factory.check(
+        status="new", last_start=started, grace=300, alert_after=started + timedelta(seconds=300)
+    )
     [flip_id] = await alerts.sweep_due_checks(db, clock.advance(301))
     [flip] = await factory.flips(check)
     assert (flip.id, flip.old_status, flip.new_status) == (flip_id, "new", "down")
