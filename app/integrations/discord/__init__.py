@@ -1,0 +1,1 @@
+"""Discord notifications through a channel webhook."""

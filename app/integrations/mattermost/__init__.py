@@ -1,0 +1,1 @@
+"""Mattermost notifications through an incoming webhook."""

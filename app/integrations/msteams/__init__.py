@@ -1,0 +1,1 @@
+"""Microsoft Teams notifications through a workflow webhook."""

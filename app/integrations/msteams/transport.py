@@ -1,0 +1,130 @@
+"""Microsoft Teams workflow webhook: an Adaptive Card 1.2 message."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from app.integrations.base import (
+    DeliveryContext,
+    Event,
+    TransportError,
+    describe_ping,
+    format_duration,
+)
+from app.integrations.registry import Integration
+
+MAX_URL = 1000
+MAX_BODY = 1000
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    url: str
+
+    def __post_init__(self) -> None:
+        if not _is_http_url(self.url):
+            raise msgspec.ValidationError("url: must be an http:// or https:// URL with a host")
+
+
+def _is_http_url(url: str) -> bool:
+    if len(url) > MAX_URL or any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def directions(config: Config) -> tuple[bool, bool]:
+    return True, True
+
+
+def plain(text: str) -> str:
+    """Teams reads card text as Markdown; a combining grapheme joiner defuses "*" and "_"."""
+    return text.replace("*", "\u034f*").replace("_", "\u034f_")
+
+
+def card(event: Event) -> dict[str, Any]:
+    check = event.check
+    facts = [("Time", f"{event.created:%Y-%m-%d %H:%M:%S} UTC")]
+    if check.project_name:
+        facts.append(("Project", check.project_name))
+    if check.tags:
+        facts.append(("Tags", check.tags))
+    if check.kind == "simple":
+        facts.append(("Period", format_duration(check.timeout)))
+    else:
+        facts.append(("Schedule", check.schedule))
+        facts.append(("Time zone", check.tz))
+    facts.append(("Grace time", format_duration(check.grace)))
+    facts.append(("Total pings", str(check.n_pings)))
+    facts.append(("Last ping", describe_ping(event.last_ping)))
+
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": plain(event.headline),
+            "weight": "Bolder",
+            "size": "Medium",
+            "color": "Good" if event.status == "up" else "Attention",
+            "wrap": True,
+        },
+        {"type": "TextBlock", "text": plain(event.cause), "wrap": True},
+    ]
+    if check.desc:
+        body.append({"type": "TextBlock", "text": plain(check.desc), "wrap": True})
+    body.append(
+        {
+            "type": "FactSet",
+            "facts": [{"title": title, "value": plain(value)} for title, value in facts],
+        }
+    )
+    if event.last_ping and event.last_ping.body:
+        body.append({"type": "TextBlock", "text": "Last ping body", "weight": "Bolder"})
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": plain(event.last_ping.body[:MAX_BODY]),
+                "fontType": "Monospace",
+                "wrap": True,
+            }
+        )
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.2",
+                    "body": body,
+                    "actions": [
+                        {
+                            "type": "Action.OpenUrl",
+                            "title": "View Details",
+                            "url": check.details_url,
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+
+
+async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
+    if not ctx.settings.msteams_enabled:
+        raise TransportError("MS Teams notifications are not enabled.", permanent=True)
+    await ctx.post(config.url, json_body=card(event))
+
+
+INTEGRATION = Integration(
+    kind="msteams",
+    label="Microsoft Teams",
+    config_type=Config,
+    notify=notify,
+    directions=directions,
+)

@@ -1,0 +1,163 @@
+"""Slack incoming webhook: a Block Kit message, with ``text`` as the notification fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+
+from app.integrations.base import (
+    HTTP_TIMEOUT,
+    SUCCESS_CODES,
+    USER_AGENT,
+    DeliveryContext,
+    Event,
+    TransportError,
+    describe_ping,
+    format_duration,
+    guard_private_address,
+)
+from app.integrations.registry import Integration
+
+MAX_URL = 1000
+MAX_BODY = 1000
+# Slack's limits: header text 150 characters, a field 2000, a section text 3000.
+MAX_HEADER = 150
+MAX_FIELD = 2000
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    url: str
+
+    def __post_init__(self) -> None:
+        if not _is_http_url(self.url):
+            raise msgspec.ValidationError("url: must be an http:// or https:// URL with a host")
+
+
+def _is_http_url(url: str) -> bool:
+    if len(url) > MAX_URL or any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def directions(config: Config) -> tuple[bool, bool]:
+    return True, True
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as markup; everything shown must escape them."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _code_block(text: str) -> str:
+    # A zero-width space keeps "```" inside the body from closing the block early.
+    return "```" + escape(text).replace("```", "`\u200b``") + "```"
+
+
+def payload(event: Event) -> dict[str, Any]:
+    check = event.check
+    emoji = ":large_green_circle:" if event.status == "up" else ":red_circle:"
+    timestamp = int(event.created.timestamp())
+    when = (
+        f"<!date^{timestamp}^{{date_short_pretty}} at {{time_secs}}"
+        f"|{event.created:%Y-%m-%d %H:%M:%S} UTC>"
+    )
+    facts: list[tuple[str, str]] = []
+    if check.desc:
+        facts.append(("Description", escape(check.desc)))
+    if check.project_name:
+        facts.append(("Project", escape(check.project_name)))
+    if check.tags:
+        facts.append(("Tags", " ".join(f"`{escape(tag)}`" for tag in check.tags_list)))
+    if check.kind == "simple":
+        facts.append(("Period", format_duration(check.timeout)))
+    else:
+        facts.append(("Schedule", f"`{escape(check.schedule)}`"))
+        facts.append(("Time zone", escape(check.tz)))
+    facts.append(("Grace time", format_duration(check.grace)))
+    facts.append(("Total pings", str(check.n_pings)))
+    facts.append(("Last ping", escape(describe_ping(event.last_ping))))
+
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": _cut(f"{emoji} {event.headline}", MAX_HEADER),
+                "emoji": True,
+            },
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{event.cause}\n{when}"}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": _cut(f"*{label}*\n{value}", MAX_FIELD)}
+                for label, value in facts
+            ],
+        },
+    ]
+    if event.last_ping and event.last_ping.body:
+        body = _code_block(event.last_ping.body[:MAX_BODY])
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Last ping body*\n{body}"}}
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "View details"},
+                    "url": check.details_url,
+                }
+            ],
+        }
+    )
+    return {"text": escape(event.headline), "blocks": blocks}
+
+
+async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
+    if not ctx.settings.slack_enabled:
+        raise TransportError("Slack notifications are not enabled.", permanent=True)
+    response = await _post(ctx, config.url, payload(event))
+    if response.status_code in SUCCESS_CODES:
+        return
+    # Slack answers with a plain-text error code. 404/410: the webhook or its channel is
+    # gone; "invalid_token": its installing user was deactivated. Neither comes back.
+    permanent = response.status_code in (404, 410) or (
+        response.status_code in (400, 403) and response.text.strip() == "invalid_token"
+    )
+    raise TransportError(f"Received status code {response.status_code}", permanent=permanent)
+
+
+async def _post(ctx: DeliveryContext, url: str, body: dict[str, Any]) -> httpx.Response:
+    # ctx.post keeps only the status code of an error response; Slack's reason is in the body.
+    # Same guard and errors as ctx.request.
+    await guard_private_address(url, ctx.settings)
+    try:
+        return await ctx.http.post(
+            url, json=body, headers={"User-Agent": USER_AGENT}, timeout=HTTP_TIMEOUT
+        )
+    except httpx.TimeoutException:
+        raise TransportError("Connection timed out") from None
+    except httpx.HTTPError:
+        raise TransportError("Connection failed") from None
+
+
+INTEGRATION = Integration(
+    kind="slack",
+    label="Slack",
+    config_type=Config,
+    notify=notify,
+    directions=directions,
+)

@@ -1,0 +1,1 @@
+"""Webhook notifications: a templated HTTP request per direction."""

@@ -1,0 +1,176 @@
+"""Webhook: one user-defined HTTP request per direction, with ``$PLACEHOLDER`` templates."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Literal, cast
+from urllib.parse import quote, urlsplit
+
+import msgspec
+
+from app.integrations.base import DeliveryContext, Event, TransportError
+from app.integrations.registry import Integration
+
+Method = Literal["GET", "POST", "PUT"]
+MAX_URL = 1000
+MAX_BODY = 1000
+# RFC 9110 token: what a header name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    method_down: Method = "GET"
+    url_down: str = ""
+    body_down: str = ""
+    headers_down: dict[str, str] = {}
+    method_up: Method = "GET"
+    url_up: str = ""
+    body_up: str = ""
+    headers_up: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        if not self.url_down and not self.url_up:
+            raise msgspec.ValidationError("url_down: enter a URL for at least one direction")
+        for direction in ("down", "up"):
+            _check_url(f"url_{direction}", getattr(self, f"url_{direction}"))
+            if len(getattr(self, f"body_{direction}")) > MAX_BODY:
+                raise msgspec.ValidationError(f"body_{direction}: at most {MAX_BODY} characters")
+            _check_headers(f"headers_{direction}", getattr(self, f"headers_{direction}"))
+
+
+def _check_url(field: str, url: str) -> None:
+    if not url:
+        return
+    if len(url) > MAX_URL:
+        raise msgspec.ValidationError(f"{field}: at most {MAX_URL} characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() or not c.isprintable() for c in url)
+    ):
+        raise msgspec.ValidationError(f"{field}: must be an http:// or https:// URL with a host")
+
+
+def _check_headers(field: str, headers: dict[str, str]) -> None:
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise msgspec.ValidationError(f"{field}: {name!r} is not a valid header name")
+        # A line break in a value would smuggle in another header.
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise msgspec.ValidationError(f"{field}: the {name} value has a line break")
+
+
+def directions(config: Config) -> tuple[bool, bool]:
+    return bool(config.url_down), bool(config.url_up)
+
+
+def expand(template: str, values: dict[str, str]) -> str:
+    """Expand ``$NAME``-style placeholders in one pass: a value is never expanded again.
+
+    The template is split on "$"; each piece takes the first placeholder (in ``values``
+    order) it starts with. So ``expand("$A", {"$A": "$B", "$B": "x"})`` is ``"$B"``.
+    """
+    first, *pieces = template.split("$")
+    result = [first]
+    for piece in pieces:
+        piece = "$" + piece
+        for placeholder, value in values.items():
+            if piece.startswith(placeholder):
+                piece = value + piece[len(placeholder) :]
+                break
+        result.append(piece)
+    return "".join(result)
+
+
+def placeholders(
+    event: Event, *, escape: Callable[[str], str] = str, with_body: bool = False
+) -> dict[str, str]:
+    """Placeholder → value, in matching order; ``escape`` applies to free-text values only."""
+    check = event.check
+    ping = event.last_ping
+    values = {
+        "$CODE": str(check.code),
+        "$STATUS": event.status,
+        "$NOW": escape(event.created.replace(microsecond=0).isoformat()),
+        "$NAME_JSON": escape(json.dumps(check.name)),
+        "$NAME": escape(check.name),
+        "$SLUG": check.slug,
+        "$TAGS": escape(check.tags),
+        "$JSON": escape(json.dumps(dict(check.as_json))),
+    }
+    if with_body:
+        body = ping.body if ping else ""
+        values["$BODY_JSON"] = json.dumps(body)
+        values["$BODY"] = body
+    exitstatus = ping.exitstatus if ping and ping.exitstatus is not None else -1
+    values["$EXITSTATUS"] = str(exitstatus)
+    # Highest number first, so "$TAG12" is tag 12 rather than tag 1 followed by "2".
+    tags = check.tags_list
+    for number in range(len(tags), 0, -1):
+        values[f"$TAG{number}"] = escape(tags[number - 1])
+    return values
+
+
+def _url_escape(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _latin1(value: str) -> bytes:
+    # Header values travel as Latin-1 bytes (httpx would encode a str as ASCII): anything
+    # outside Latin-1 becomes an HTML character reference.
+    return value.encode("latin-1", "xmlcharrefreplace")
+
+
+async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
+    if not ctx.settings.webhooks_enabled:
+        raise TransportError("Webhook notifications are not enabled.", permanent=True)
+    if event.status == "up":
+        method, url, body, headers = (
+            config.method_up,
+            config.url_up,
+            config.body_up,
+            config.headers_up,
+        )
+    else:
+        method, url, body, headers = (
+            config.method_down,
+            config.url_down,
+            config.body_down,
+            config.headers_down,
+        )
+    if not url:
+        raise TransportError("Empty webhook URL")
+
+    plain = placeholders(event)
+    content = None
+    if body and method in ("POST", "PUT"):
+        content = expand(body, placeholders(event, with_body=True)).encode()
+    header_bytes = {_header_name(name): _latin1(expand(v, plain)) for name, v in headers.items()}
+    await ctx.request(
+        method,
+        expand(url, placeholders(event, escape=_url_escape)),
+        content=content,
+        # DeliveryContext.request is typed for str values, but hands them to httpx, which
+        # takes bytes as they are.
+        headers=cast("dict[str, str]", header_bytes),
+    )
+
+
+def _header_name(name: str) -> str:
+    # The context adds its own User-Agent; spelling ours the same way lets the user's win.
+    return "User-Agent" if name.lower() == "user-agent" else name
+
+
+INTEGRATION = Integration(
+    kind="webhook",
+    label="Webhook",
+    config_type=Config,
+    notify=notify,
+    directions=directions,
+)
