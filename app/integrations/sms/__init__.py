@@ -1,0 +1,1 @@
+"""SMS through Twilio: a short text message to a phone number, per-direction switches."""
