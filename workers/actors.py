@@ -5,7 +5,7 @@ from __future__ import annotations
 import dramatiq
 from periodiq import cron
 
-from app.domain import alerts, delivery
+from app.domain import alerts, delivery, reports, retention
 from workers import runtime, sweeper
 from workers.broker import broker as broker
 
@@ -32,3 +32,21 @@ def enqueue(dispatch: alerts.Dispatch) -> None:
 async def sweep() -> None:
     """Sweep every SWEEP_INTERVAL seconds for a minute (see workers/sweeper.py)."""
     await sweeper.run(runtime.current(), enqueue)
+
+
+@dramatiq.actor(
+    queue_name="sweeps", periodic=cron("*/5 * * * *"), max_retries=0, time_limit=600_000
+)
+async def send_reports() -> None:
+    """Daily/weekly/monthly reports that are due; each is claimed before it is sent."""
+    current = runtime.current()
+    await reports.send_due_reports(current.db, current.settings, current.clock())
+
+
+@dramatiq.actor(
+    queue_name="sweeps", periodic=cron("0 3 * * *"), max_retries=0, time_limit=3_600_000
+)
+async def prune() -> None:
+    """Retention, daily at 03:00 UTC, in bounded batches."""
+    current = runtime.current()
+    await retention.prune(current.db, current.clock())
