@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import msgspec
 
 from app.config import Settings
 
@@ -29,10 +30,29 @@ SUCCESS_CODES = frozenset({200, 201, 202, 204})
 
 
 class TransportError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """A failed delivery. ``response`` is the error response, when the server sent one, so a
+    transport can read the vendor's reason from its body and decide permanence."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, response: httpx.Response | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.response = response
+
+
+def check_http_url(field: str, url: str, *, max_length: int = 1000) -> None:
+    """Config validation: ``url`` must be a printable http(s) URL with a host."""
+    if len(url) > max_length:
+        raise msgspec.ValidationError(f"{field}: at most {max_length} characters")
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid or any(c.isspace() or not c.isprintable() for c in url):
+        raise msgspec.ValidationError(f"{field}: must be an http:// or https:// URL with a host")
 
 
 @dataclass(frozen=True)
@@ -157,6 +177,15 @@ def format_duration(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
+class UrlConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A channel config that is one incoming-webhook URL; subclass it as the package's Config."""
+
+    url: str
+
+    def __post_init__(self) -> None:
+        check_http_url("url", self.url)
+
+
 # --- outbound HTTP ------------------------------------------------------------------------------
 
 
@@ -204,12 +233,16 @@ class DeliveryContext:
         json_body: Any = None,
         content: bytes | str | None = None,
         data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
         auth: tuple[str, str] | None = None,
     ) -> httpx.Response:
-        """One HTTP call with the SSRF guard; non-2xx raises ``TransportError``."""
+        """One HTTP call with the SSRF guard; non-2xx raises ``TransportError``.
+
+        A header value may be bytes, sent as they are (str values must be ASCII). The error
+        for a non-2xx status carries the response, its body read.
+        """
         await guard_private_address(url, self.settings)
-        all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        all_headers: dict[str, str | bytes] = {"User-Agent": USER_AGENT, **(headers or {})}
         if json_body is not None:
             content = json.dumps(json_body)
             all_headers.setdefault("Content-Type", "application/json")
@@ -219,7 +252,7 @@ class DeliveryContext:
                 url,
                 content=content,
                 data=data,
-                headers=all_headers,
+                headers=_header_bytes(all_headers),
                 auth=auth,
                 timeout=HTTP_TIMEOUT,
             )
@@ -230,11 +263,20 @@ class DeliveryContext:
         except httpx.HTTPError:
             raise TransportError("Connection failed") from None
         if response.status_code not in SUCCESS_CODES:
-            raise TransportError(f"Received status code {response.status_code}", permanent=False)
+            raise TransportError(f"Received status code {response.status_code}", response=response)
         return response
 
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("POST", url, **kwargs)
+
+
+def _header_bytes(headers: Mapping[str, str | bytes]) -> dict[bytes, bytes]:
+    # httpx takes str or bytes for each header, but types a mapping as all one or the other.
+    # str is encoded as httpx would encode it: ASCII.
+    return {
+        name.encode("ascii"): value if isinstance(value, bytes) else value.encode("ascii")
+        for name, value in headers.items()
+    }
 
 
 def new_http_client() -> httpx.AsyncClient:

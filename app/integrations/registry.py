@@ -69,4 +69,7 @@ def get(kind: str) -> Integration:
 
 def parse_config(kind: str, value: Any) -> Any:
     """Validate a channel's JSON config; raises msgspec.ValidationError naming the field."""
+    if kind == "email" and isinstance(value, str):
+        # Healthchecks also stores an email channel's value as the bare address.
+        value = {"value": value}
     return msgspec.convert(value, get(kind).config_type, strict=True)

@@ -39,18 +39,35 @@ def make_event(status: str = "down", reason: str = "timeout", **check_fields: An
         as_json={"name": "DB Backup", "status": status},
     )
     check = replace(check, **check_fields)
-    ping = PingInfo(n=42, kind="fail" if reason == "fail" else "success", created=WHEN,
-                    scheme="https", remote_addr="203.0.113.9", method="POST", ua="curl/8.0",
-                    body="exit 1: disk full", exitstatus=1 if reason == "fail" else 0)
-    return Event(status=status, reason=reason, created=WHEN, check=check, last_ping=ping,
-                 notification_code=NOTIFICATION_CODE, site_name="Cronbeat")
+    ping = PingInfo(
+        n=42,
+        kind="fail" if reason == "fail" else "success",
+        created=WHEN,
+        scheme="https",
+        remote_addr="203.0.113.9",
+        method="POST",
+        ua="curl/8.0",
+        body="exit 1: disk full",
+        exitstatus=1 if reason == "fail" else 0,
+    )
+    return Event(
+        status=status,
+        reason=reason,
+        created=WHEN,
+        check=check,
+        last_ping=ping,
+        notification_code=NOTIFICATION_CODE,
+        site_name="Cronbeat",
+    )
 
 
 @pytest.fixture
 def integration_settings() -> Settings:
     """Private addresses allowed, so transports may call the test servers on 127.0.0.1."""
-    return replace(load_settings({"SECRET_KEY": "k", "SITE_ROOT": "http://cronbeat.test"}),
-                   integrations_allow_private_ips=True)
+    return replace(
+        load_settings({"SECRET_KEY": "k", "SITE_ROOT": "http://cronbeat.test"}),
+        integrations_allow_private_ips=True,
+    )
 
 
 @pytest.fixture

@@ -301,3 +301,9 @@ def test_it_is_registered() -> None:
     assert registry.parse_config("email", {"value": "a@example.org", "up": False}) == Config(
         value="a@example.org", up=False
     )
+
+
+def test_it_accepts_a_plain_address_string_as_healthchecks_stores_it() -> None:
+    assert registry.parse_config("email", "a@example.org") == Config(value="a@example.org")
+    with pytest.raises(msgspec.ValidationError, match=r"^value: "):
+        registry.parse_config("email", "not an address")

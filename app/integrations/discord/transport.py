@@ -5,23 +5,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-import msgspec
-
 from app.integrations.base import (
-    HTTP_TIMEOUT,
-    SUCCESS_CODES,
-    USER_AGENT,
     DeliveryContext,
     Event,
     TransportError,
+    UrlConfig,
     describe_ping,
     format_duration,
-    guard_private_address,
 )
 from app.integrations.registry import Integration
 
-MAX_URL = 1000
 MAX_BODY = 1000
 # Discord's limits: embed title 256 characters, field value 1024, message content 2000.
 MAX_TITLE = 256
@@ -31,22 +24,8 @@ GREEN = 0x2ECC71
 RED = 0xE74C3C
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    url: str
-
-    def __post_init__(self) -> None:
-        if not _is_http_url(self.url):
-            raise msgspec.ValidationError("url: must be an http:// or https:// URL with a host")
-
-
-def _is_http_url(url: str) -> bool:
-    if len(url) > MAX_URL or any(c.isspace() or not c.isprintable() for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
+class Config(UrlConfig, frozen=True):
+    """The Discord channel webhook URL."""
 
 
 def directions(config: Config) -> tuple[bool, bool]:
@@ -118,27 +97,13 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
     if not ctx.settings.discord_enabled:
         raise TransportError("Discord notifications are not enabled.", permanent=True)
     # Native embeds, not the "<url>/slack" shim: mentions can be switched off, ?thread_id= works.
-    response = await _post(ctx, webhook_url(config.url), payload(event))
-    if response.status_code not in SUCCESS_CODES:
-        # 404: the webhook was deleted; it will not come back.
-        raise TransportError(
-            f"Received status code {response.status_code}",
-            permanent=response.status_code == 404,
-        )
-
-
-async def _post(ctx: DeliveryContext, url: str, body: dict[str, Any]) -> httpx.Response:
-    # ctx.post drops the error response, and which status it was decides permanence.
-    # Same guard and errors as ctx.request.
-    await guard_private_address(url, ctx.settings)
     try:
-        return await ctx.http.post(
-            url, json=body, headers={"User-Agent": USER_AGENT}, timeout=HTTP_TIMEOUT
-        )
-    except httpx.TimeoutException:
-        raise TransportError("Connection timed out") from None
-    except httpx.HTTPError:
-        raise TransportError("Connection failed") from None
+        await ctx.post(webhook_url(config.url), json_body=payload(event))
+    except TransportError as error:
+        # 404: the webhook was deleted; it will not come back.
+        if error.response is None or error.response.status_code != 404:
+            raise
+        raise TransportError(error.message, permanent=True, response=error.response) from None
 
 
 INTEGRATION = Integration(

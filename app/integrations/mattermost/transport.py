@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
-
-import msgspec
 
 from app.integrations.base import (
     DeliveryContext,
     Event,
     TransportError,
+    UrlConfig,
     describe_ping,
     format_duration,
 )
 from app.integrations.registry import Integration
 
-MAX_URL = 1000
 MAX_BODY = 1000
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    url: str
-
-    def __post_init__(self) -> None:
-        if not _is_http_url(self.url):
-            raise msgspec.ValidationError("url: must be an http:// or https:// URL with a host")
-
-
-def _is_http_url(url: str) -> bool:
-    if len(url) > MAX_URL or any(c.isspace() or not c.isprintable() for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
+class Config(UrlConfig, frozen=True):
+    """The Mattermost incoming webhook URL."""
 
 
 def directions(config: Config) -> tuple[bool, bool]:

@@ -10,15 +10,7 @@ from typing import Annotated
 import httpx
 import msgspec
 
-from app.integrations.base import (
-    HTTP_TIMEOUT,
-    SUCCESS_CODES,
-    USER_AGENT,
-    DeliveryContext,
-    Event,
-    TransportError,
-    guard_private_address,
-)
+from app.integrations.base import DeliveryContext, Event, TransportError
 from app.integrations.registry import Integration
 
 DISABLED = -3  # "do not notify" for this direction
@@ -89,9 +81,13 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
         form["tags"] = tag
         form["retry"] = str(EMERGENCY_RETRY)
         form["expire"] = str(EMERGENCY_EXPIRE)
-    response = await _post(ctx, f"{api}/1/messages.json", form)
-    if response.status_code not in SUCCESS_CODES:
-        raise _error(response)
+    try:
+        await ctx.post(f"{api}/1/messages.json", data=form)
+    except TransportError as error:
+        # Pushover says in the body whether the user key is invalid (permanent).
+        if error.response is None:
+            raise
+        raise _error(error.response) from None
 
 
 def _error(response: httpx.Response) -> TransportError:
@@ -101,24 +97,10 @@ def _error(response: httpx.Response) -> TransportError:
         invalid_user = response.status_code == 400 and doc.get("user") == "invalid"
         errors = "; ".join(str(error) for error in doc.get("errors", []))
     except (ValueError, AttributeError, TypeError):
-        return TransportError(text)
+        return TransportError(text, response=response)
     if errors:
         text += f' with a message: "{errors}"'
-    return TransportError(text, permanent=invalid_user)
-
-
-async def _post(ctx: DeliveryContext, url: str, form: dict[str, str]) -> httpx.Response:
-    # ctx.post turns an error response into a bare status code, but Pushover says in the body
-    # whether the user key is invalid (permanent). Same guard and errors as ctx.request.
-    await guard_private_address(url, ctx.settings)
-    try:
-        return await ctx.http.post(
-            url, data=form, headers={"User-Agent": USER_AGENT}, timeout=HTTP_TIMEOUT
-        )
-    except httpx.TimeoutException:
-        raise TransportError("Connection timed out") from None
-    except httpx.HTTPError:
-        raise TransportError("Connection failed") from None
+    return TransportError(text, permanent=invalid_user, response=response)
 
 
 def directions(config: Config) -> tuple[bool, bool]:

@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
-import msgspec
 
 from app.integrations.base import (
-    HTTP_TIMEOUT,
-    SUCCESS_CODES,
-    USER_AGENT,
     DeliveryContext,
     Event,
     TransportError,
+    UrlConfig,
     describe_ping,
     format_duration,
-    guard_private_address,
 )
 from app.integrations.registry import Integration
 
-MAX_URL = 1000
 MAX_BODY = 1000
 # Slack's limits: header text 150 characters, a field 2000, a section text 3000.
 MAX_HEADER = 150
 MAX_FIELD = 2000
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    url: str
-
-    def __post_init__(self) -> None:
-        if not _is_http_url(self.url):
-            raise msgspec.ValidationError("url: must be an http:// or https:// URL with a host")
-
-
-def _is_http_url(url: str) -> bool:
-    if len(url) > MAX_URL or any(c.isspace() or not c.isprintable() for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
+class Config(UrlConfig, frozen=True):
+    """The Slack incoming webhook URL."""
 
 
 def directions(config: Config) -> tuple[bool, bool]:
@@ -129,29 +107,18 @@ def payload(event: Event) -> dict[str, Any]:
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
     if not ctx.settings.slack_enabled:
         raise TransportError("Slack notifications are not enabled.", permanent=True)
-    response = await _post(ctx, config.url, payload(event))
-    if response.status_code in SUCCESS_CODES:
-        return
-    # Slack answers with a plain-text error code. 404/410: the webhook or its channel is
-    # gone; "invalid_token": its installing user was deactivated. Neither comes back.
-    permanent = response.status_code in (404, 410) or (
-        response.status_code in (400, 403) and response.text.strip() == "invalid_token"
-    )
-    raise TransportError(f"Received status code {response.status_code}", permanent=permanent)
-
-
-async def _post(ctx: DeliveryContext, url: str, body: dict[str, Any]) -> httpx.Response:
-    # ctx.post keeps only the status code of an error response; Slack's reason is in the body.
-    # Same guard and errors as ctx.request.
-    await guard_private_address(url, ctx.settings)
     try:
-        return await ctx.http.post(
-            url, json=body, headers={"User-Agent": USER_AGENT}, timeout=HTTP_TIMEOUT
+        await ctx.post(config.url, json_body=payload(event))
+    except TransportError as error:
+        response = error.response
+        if response is None:
+            raise
+        # Slack answers with a plain-text error code. 404/410: the webhook or its channel is
+        # gone; "invalid_token": its installing user was deactivated. Neither comes back.
+        permanent = response.status_code in (404, 410) or (
+            response.status_code in (400, 403) and response.text.strip() == "invalid_token"
         )
-    except httpx.TimeoutException:
-        raise TransportError("Connection timed out") from None
-    except httpx.HTTPError:
-        raise TransportError("Connection failed") from None
+        raise TransportError(error.message, permanent=permanent, response=response) from None
 
 
 INTEGRATION = Integration(

@@ -7,16 +7,7 @@ import re
 import httpx
 import msgspec
 
-from app.integrations.base import (
-    HTTP_TIMEOUT,
-    SUCCESS_CODES,
-    USER_AGENT,
-    DeliveryContext,
-    Event,
-    TransportError,
-    describe_ping,
-    guard_private_address,
-)
+from app.integrations.base import DeliveryContext, Event, TransportError, describe_ping
 from app.integrations.registry import Integration
 
 BODY_LIMIT = 1600  # Twilio's maximum message length
@@ -64,9 +55,13 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
         return
     url = f"{settings.twilio_api_url}/2010-04-01/Accounts/{account}/Messages.json"
     form = {"From": sender, "To": config.value, "Body": text(event)}
-    response = await _post(ctx, url, form, (account, auth))
-    if response.status_code not in SUCCESS_CODES:
-        raise _error(response)
+    try:
+        await ctx.post(url, data=form, auth=(account, auth))
+    except TransportError as error:
+        # Twilio's error code in the body says whether the number is invalid (permanent).
+        if error.response is None:
+            raise
+        raise _error(error.response) from None
 
 
 def _error(response: httpx.Response) -> TransportError:
@@ -75,24 +70,8 @@ def _error(response: httpx.Response) -> TransportError:
     except (ValueError, AttributeError):
         code = None
     if code == INVALID_NUMBER:
-        return TransportError("Invalid phone number", permanent=True)
-    return TransportError(f"Received status code {response.status_code}")
-
-
-async def _post(
-    ctx: DeliveryContext, url: str, form: dict[str, str], auth: tuple[str, str]
-) -> httpx.Response:
-    # ctx.post turns an error response into a bare status code, but Twilio's error code in
-    # the body says whether the number is invalid (permanent). Same guard and errors.
-    await guard_private_address(url, ctx.settings)
-    try:
-        return await ctx.http.post(
-            url, data=form, auth=auth, headers={"User-Agent": USER_AGENT}, timeout=HTTP_TIMEOUT
-        )
-    except httpx.TimeoutException:
-        raise TransportError("Connection timed out") from None
-    except httpx.HTTPError:
-        raise TransportError("Connection failed") from None
+        return TransportError("Invalid phone number", permanent=True, response=response)
+    return TransportError(f"Received status code {response.status_code}", response=response)
 
 
 def directions(config: Config) -> tuple[bool, bool]:

@@ -9,15 +9,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from app.integrations.base import (
-    HTTP_TIMEOUT,
-    SUCCESS_CODES,
-    USER_AGENT,
-    DeliveryContext,
-    Event,
-    TransportError,
-    guard_private_address,
-)
+from app.integrations.base import DeliveryContext, Event, TransportError
 from app.integrations.registry import Integration
 
 # A public channel or group is addressed by its @username (5-32 letters, digits, underscores).
@@ -57,9 +49,13 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
     if config.thread_id is not None:
         payload["message_thread_id"] = config.thread_id
     url = f"{ctx.settings.telegram_api_url}/bot{token}/sendMessage"
-    response = await _post(ctx, url, payload)
-    if response.status_code not in SUCCESS_CODES:
-        raise _error(response)
+    try:
+        await ctx.post(url, json_body=payload)
+    except TransportError as error:
+        # Telegram explains the error (and whether it is permanent) in the body.
+        if error.response is None:
+            raise
+        raise _error(error.response) from None
 
 
 def _error(response: httpx.Response) -> TransportError:
@@ -67,27 +63,15 @@ def _error(response: httpx.Response) -> TransportError:
     try:
         description = str(response.json()["description"])
     except (ValueError, KeyError, TypeError):
-        return TransportError(message)
+        return TransportError(message, response=response)
     # 403: the bot was blocked, kicked or the user deactivated; retrying cannot help, and
     # neither can it when the chat is gone. Anything else (429, 5xx) may pass on a retry.
     permanent = response.status_code == 403 or (
         response.status_code == 400 and "chat not found" in description.lower()
     )
-    return TransportError(f'{message} with a message: "{description}"', permanent=permanent)
-
-
-async def _post(ctx: DeliveryContext, url: str, payload: dict[str, Any]) -> httpx.Response:
-    # ctx.post turns an error response into a bare status code, but Telegram explains the error
-    # (and whether it is permanent) in the body. Same guard and errors as ctx.request.
-    await guard_private_address(url, ctx.settings)
-    try:
-        return await ctx.http.post(
-            url, json=payload, headers={"User-Agent": USER_AGENT}, timeout=HTTP_TIMEOUT
-        )
-    except httpx.TimeoutException:
-        raise TransportError("Connection timed out") from None
-    except httpx.HTTPError:
-        raise TransportError("Connection failed") from None
+    return TransportError(
+        f'{message} with a message: "{description}"', permanent=permanent, response=response
+    )
 
 
 def directions(config: Config) -> tuple[bool, bool]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Literal, cast
-from urllib.parse import quote, urlsplit
+from typing import Literal
+from urllib.parse import quote
 
 import msgspec
 
-from app.integrations.base import DeliveryContext, Event, TransportError
+from app.integrations.base import DeliveryContext, Event, TransportError, check_http_url
 from app.integrations.registry import Integration
 
 Method = Literal["GET", "POST", "PUT"]
@@ -34,27 +34,11 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         if not self.url_down and not self.url_up:
             raise msgspec.ValidationError("url_down: enter a URL for at least one direction")
         for direction in ("down", "up"):
-            _check_url(f"url_{direction}", getattr(self, f"url_{direction}"))
+            if url := getattr(self, f"url_{direction}"):
+                check_http_url(f"url_{direction}", url, max_length=MAX_URL)
             if len(getattr(self, f"body_{direction}")) > MAX_BODY:
                 raise msgspec.ValidationError(f"body_{direction}: at most {MAX_BODY} characters")
             _check_headers(f"headers_{direction}", getattr(self, f"headers_{direction}"))
-
-
-def _check_url(field: str, url: str) -> None:
-    if not url:
-        return
-    if len(url) > MAX_URL:
-        raise msgspec.ValidationError(f"{field}: at most {MAX_URL} characters")
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = urlsplit("")
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or any(c.isspace() or not c.isprintable() for c in url)
-    ):
-        raise msgspec.ValidationError(f"{field}: must be an http:// or https:// URL with a host")
 
 
 def _check_headers(field: str, headers: dict[str, str]) -> None:
@@ -156,9 +140,7 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
         method,
         expand(url, placeholders(event, escape=_url_escape)),
         content=content,
-        # DeliveryContext.request is typed for str values, but hands them to httpx, which
-        # takes bytes as they are.
-        headers=cast("dict[str, str]", header_bytes),
+        headers=header_bytes,
     )
 
 
