@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import Boolean, DateTime, Integer, LargeBinary, String, Uuid
+from sqlalchemy.types import Boolean, DateTime, Integer, LargeBinary, Uuid
 
 from app.db import models as m
 from app.db.engine import Database
@@ -25,6 +25,13 @@ from app.domain import status as status_rules
 
 SUCCESS, START, FAIL, LOG, IGNORED = "success", "start", "fail", "log", "ign"
 URL_ACTIONS = (START, FAIL, LOG)
+
+# What ``str.strip()`` removes (every character with ``str.isspace()``), spelled out so that
+# the PostgreSQL statement trims keywords exactly as the Python rules do.
+KEYWORD_WHITESPACE = (
+    " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class PingError(Exception):
@@ -90,7 +97,13 @@ def action_for_exitstatus(exitstatus: int) -> str:
 
 def match_keywords(keywords: str, text_: str) -> bool:
     """Healthchecks' rule: comma-separated, stripped, case-sensitive substrings."""
-    return any(kw.strip() and kw.strip() in text_ for kw in keywords.split(","))
+    stripped = (kw.strip(KEYWORD_WHITESPACE) for kw in keywords.split(","))
+    return any(kw and kw in text_ for kw in stripped)
+
+
+def body_text(body: bytes) -> str:
+    """The body as the keyword filters read it: UTF-8, invalid bytes replaced by U+FFFD."""
+    return body.decode("utf-8", "replace")
 
 
 def classify_by_keywords(
@@ -114,7 +127,7 @@ def resolve_kind(check: Any, ping: PingRequest) -> str:
         return IGNORED
     if ping.http and check.filter_http_body:
         kind = classify_by_keywords(
-            ping.body.decode("utf-8", "replace"),
+            body_text(ping.body),
             failure_kw=check.failure_kw,
             success_kw=check.success_kw,
             start_kw=check.start_kw,
@@ -175,9 +188,14 @@ def notifies(old_status: str, new_status: str) -> bool:
 
 # --- the PostgreSQL statement ---------------------------------------------------------------
 
-_KEYWORD_HIT = """EXISTS (SELECT 1 FROM unnest(string_to_array(o.{col}, ',')) AS k(w)
-    WHERE btrim(k.w, E' \\t\\n\\r\\x0b\\x0c') <> ''
-      AND strpos(CAST(:body_text AS text), btrim(k.w, E' \\t\\n\\r\\x0b\\x0c')) > 0)"""
+# Keywords are matched in the UTF-8 bytes of the decoded body (``body_text``), sent as bytea:
+# a PostgreSQL text value cannot hold the NUL that a binary body may contain, and a valid UTF-8
+# needle is a substring of valid UTF-8 bytes exactly when it is a substring of the text.
+_WHITESPACE_SQL = "E'" + "".join(f"\\u{ord(c):04x}" for c in KEYWORD_WHITESPACE) + "'"
+_KEYWORD_HIT = f"""EXISTS (SELECT 1 FROM unnest(string_to_array(o.{{col}}, ',')) AS k(w)
+    WHERE btrim(k.w, {_WHITESPACE_SQL}) <> ''
+      AND position(convert_to(btrim(k.w, {_WHITESPACE_SQL}), 'UTF8')
+                   IN CAST(:body_utf8 AS bytea)) > 0)"""
 
 _PG_PING = f"""
 WITH o AS (
@@ -257,7 +275,7 @@ _PG_BINDS = (
     bindparam("now", type_=DateTime(timezone=True)),
     bindparam("rid", type_=Uuid()),
     bindparam("body", type_=LargeBinary()),
-    bindparam("body_text", type_=String()),
+    bindparam("body_utf8", type_=LargeBinary()),
     bindparam("http", type_=Boolean()),
     bindparam("exitstatus", type_=Integer()),
 )
@@ -285,7 +303,7 @@ def _pg_params(ping: PingRequest, now: datetime) -> dict[str, Any]:
         "remote_addr": ping.remote_addr,
         "ua": ping.ua,
         "body": ping.body or None,
-        "body_text": ping.body.decode("utf-8", "replace") if ping.body else None,
+        "body_utf8": body_text(ping.body).encode() if ping.body else None,
         "exitstatus": ping.exitstatus,
         "rid": ping.rid,
     }
@@ -335,10 +353,27 @@ async def record_slug_ping(
     matches = await _count_slug(db, ping_key, slug)
     if matches > 1:
         raise AmbiguousSlug
-    if matches == 0 and create and await create_check_for_slug(db, ping_key, slug, now):
-        result = await record_slug_ping(db, ping_key, slug, ping, now)
-        return dataclasses.replace(result, created=True)
+    if matches == 0 and create:
+        outcome = await create_check_for_slug(db, ping_key, slug, now)
+        if outcome != _REFUSED:
+            result = await record_slug_ping(db, ping_key, slug, ping, now)
+            return dataclasses.replace(result, created=outcome == _CREATED)
     raise CheckNotFound
+
+
+async def check_slug(db: Database, ping_key: str, slug: str, *, create: bool = False) -> None:
+    """Raise what a slug URL answers before any other error in it (Healthchecks looks the
+    check up first): AmbiguousSlug for two or more checks, CheckNotFound for none unless
+    ``create`` would provision one."""
+    matches = await _count_slug(db, ping_key, slug)
+    if matches > 1:
+        raise AmbiguousSlug
+    if matches == 0:
+        if not create:
+            raise CheckNotFound
+        async with db.engine.connect() as conn:
+            if await _provisioning_project(conn, ping_key) is None:
+                raise CheckNotFound
 
 
 async def check_exists(db: Database, code: uuid.UUID) -> bool:
@@ -359,63 +394,93 @@ async def _count_slug(db: Database, ping_key: str, slug: str) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
-async def create_check_for_slug(db: Database, ping_key: str, slug: str, now: datetime) -> bool:
+_CREATED, _EXISTS, _REFUSED = "created", "exists", "refused"
+
+
+async def _provisioning_project(
+    conn: AsyncConnection, ping_key: str, *, lock: bool = False
+) -> int | None:
+    """The id of the project with ``ping_key`` if a check may be auto-provisioned in it:
+    None when there is no such project or its owner has 2 × check_limit checks or more."""
+    query = (
+        select(m.Project.id, m.Project.owner_id, m.Profile.check_limit)
+        .join(m.Profile, m.Profile.user_id == m.Project.owner_id, isouter=True)
+        .where(m.Project.ping_key == ping_key)
+    )
+    if lock:
+        query = query.with_for_update(of=m.Project)
+    project = (await conn.execute(query)).first()
+    if project is None:
+        return None
+    project_id, owner_id, check_limit = project
+    owned = (
+        await conn.execute(
+            select(func.count())
+            .select_from(m.Check)
+            .join(m.Project, m.Project.id == m.Check.project_id)
+            .where(m.Project.owner_id == owner_id)
+        )
+    ).scalar_one()
+    if check_limit is not None and owned >= 2 * check_limit:
+        return None
+    return int(project_id)
+
+
+async def create_check_for_slug(db: Database, ping_key: str, slug: str, now: datetime) -> str:
     """Auto-provision (``?create=1``): name = slug, every channel of the project assigned.
 
-    Returns False when there is no such project or its owner is over twice their check
-    limit. Creating twice is harmless: a concurrent duplicate shows up as ambiguous.
+    Returns ``created``; ``exists`` when a concurrent ping created it first; ``refused`` when
+    there is no such project or its owner is over twice their check limit. Creators of one
+    project are serialized (the SQLite write lock, a row lock on the project on PostgreSQL),
+    so concurrent first pings cannot leave two checks with one slug.
     """
+    if db.sqlite:
+        async with db.write_lock, db.engine.connect() as conn:
+            conn = await conn.execution_options(sqlite_immediate=True)
+            async with conn.begin():
+                return await _create_check_for_slug(conn, ping_key, slug, now)
     async with db.engine.begin() as conn:
-        project = (
-            await conn.execute(
-                select(m.Project.id, m.Profile.check_limit)
-                .join(m.Profile, m.Profile.user_id == m.Project.owner_id, isouter=True)
-                .where(m.Project.ping_key == ping_key)
-            )
-        ).first()
-        if project is None:
-            return False
-        project_id, check_limit = project
-        owned = (
-            await conn.execute(
-                select(func.count())
-                .select_from(m.Check)
-                .join(m.Project, m.Project.id == m.Check.project_id)
-                .where(
-                    m.Project.owner_id
-                    == select(m.Project.owner_id)
-                    .where(m.Project.id == project_id)
-                    .scalar_subquery()
-                )
-            )
-        ).scalar_one()
-        if check_limit is not None and owned >= 2 * check_limit:
-            return False
-        check_id = (
-            await conn.execute(
-                insert(m.Check)
-                .values(
-                    code=uuid.uuid4(),
-                    badge_key=uuid.uuid4(),
-                    project_id=project_id,
-                    name=slug,
-                    slug=slug,
-                    created=now,
-                )
-                .returning(m.Check.id)
-            )
-        ).scalar_one()
-        channel_ids = (
-            (await conn.execute(select(m.Channel.id).where(m.Channel.project_id == project_id)))
-            .scalars()
-            .all()
+        return await _create_check_for_slug(conn, ping_key, slug, now)
+
+
+async def _create_check_for_slug(
+    conn: AsyncConnection, ping_key: str, slug: str, now: datetime
+) -> str:
+    project_id = await _provisioning_project(conn, ping_key, lock=True)
+    if project_id is None:
+        return _REFUSED
+    exists = (
+        await conn.execute(
+            select(m.Check.id).where(m.Check.project_id == project_id, m.Check.slug == slug)
         )
-        if channel_ids:
-            await conn.execute(
-                insert(m.check_channels),
-                [{"check_id": check_id, "channel_id": cid} for cid in channel_ids],
+    ).first()
+    if exists is not None:
+        return _EXISTS
+    check_id = (
+        await conn.execute(
+            insert(m.Check)
+            .values(
+                code=uuid.uuid4(),
+                badge_key=uuid.uuid4(),
+                project_id=project_id,
+                name=slug,
+                slug=slug,
+                created=now,
             )
-    return True
+            .returning(m.Check.id)
+        )
+    ).scalar_one()
+    channel_ids = (
+        (await conn.execute(select(m.Channel.id).where(m.Channel.project_id == project_id)))
+        .scalars()
+        .all()
+    )
+    if channel_ids:
+        await conn.execute(
+            insert(m.check_channels),
+            [{"check_id": check_id, "channel_id": cid} for cid in channel_ids],
+        )
+    return _CREATED
 
 
 # --- SQLite -----------------------------------------------------------------------------------

@@ -18,10 +18,12 @@ from app.domain import pings
 from app.domain.pings import PingError, PingRequest
 from app.web.state import AppState
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_RID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_SLUG_SEGMENT = re.compile(r"^[-a-zA-Z0-9_]+$")
-_EXIT_STATUS = re.compile(r"^[0-9]+$")
+# Used with fullmatch only: "$" would also match before a trailing newline ("%0A").
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_RID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SLUG_SEGMENT = re.compile(r"[-a-zA-Z0-9_]+")
+_EXIT_STATUS = re.compile(r"[0-9]+")
+_MAX_REMOTE_ADDR = 100  # the column's size
 _ALL_METHODS = [m for m in HttpMethod]
 _NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 _CONTENT_TYPE = "text/html; charset=utf-8"  # what Healthchecks (Django) sends
@@ -42,14 +44,26 @@ def _answer(state: AppState, status_code: int, body: str) -> Response[bytes]:
     )
 
 
+def is_action(segment: str | None) -> bool:
+    """Whether a URL suffix is a ping action: none, start, fail, log or an exit status."""
+    return (
+        segment is None
+        or segment in pings.URL_ACTIONS
+        or _EXIT_STATUS.fullmatch(segment) is not None
+    )
+
+
 def parse_action(segment: str | None) -> tuple[str, int | None]:
     """The URL suffix → (action, exit status). Raises PingError for exit status > 255."""
     if segment is None:
         return pings.SUCCESS, None
     if segment in pings.URL_ACTIONS:
         return segment, None
-    if _EXIT_STATUS.match(segment):
-        exitstatus = int(segment)
+    if _EXIT_STATUS.fullmatch(segment):
+        digits = segment.lstrip("0") or "0"
+        if len(digits) > 3:  # > 255 anyway; int() refuses more than 4300 digits
+            raise PingError("invalid url format")
+        exitstatus = int(digits)
         return pings.action_for_exitstatus(exitstatus), exitstatus
     raise _NotFoundUrl
 
@@ -58,7 +72,7 @@ def parse_rid(request: Request[Any, Any, Any]) -> uuid.UUID | None:
     raw = request.query_params.get("rid")
     if raw is None:
         return None
-    if not _RID.match(raw):
+    if not _RID.fullmatch(raw):
         raise PingError("invalid uuid format")
     return uuid.UUID(raw)
 
@@ -66,7 +80,8 @@ def parse_rid(request: Request[Any, Any, Any]) -> uuid.UUID | None:
 def remote_addr(request: Request[Any, Any, Any]) -> str | None:
     forwarded = request.headers.get("x-forwarded-for")
     if not forwarded:
-        return request.client.host if request.client else None
+        peer = request.client.host if request.client else None
+        return peer[:_MAX_REMOTE_ADDR] if peer else peer
     first = forwarded.split(",")[0].strip()
     try:
         ipaddress.ip_address(first)
@@ -74,8 +89,14 @@ def remote_addr(request: Request[Any, Any, Any]) -> str | None:
         # "1.2.3.4:5678" (some proxies add the port): keep the address.
         parts = first.split(".")
         if len(parts) == 4 and ":" in parts[3]:
-            return first.rsplit(":", 1)[0]
-    return first[:100]
+            first = first.rsplit(":", 1)[0]
+    return first[:_MAX_REMOTE_ADDR]
+
+
+def _trailing_slashes(request: Request[Any, Any, Any]) -> int:
+    """How many "/" end the URL as sent (Litestar strips them before routing)."""
+    raw = request.scope.get("raw_path") or b""
+    return len(raw) - len(raw.rstrip(b"/"))
 
 
 async def read_body(request: Request[Any, Any, Any], limit: int | None) -> bytes:
@@ -129,14 +150,21 @@ async def _ping_by_code(
 async def _ping_by_slug(
     request: Request[Any, Any, Any], state: AppState, ping_key: str, slug: str, suffix: str | None
 ) -> Response[bytes]:
-    if not (_SLUG_SEGMENT.match(ping_key) and _SLUG_SEGMENT.match(slug)):
+    if not (_SLUG_SEGMENT.fullmatch(ping_key) and _SLUG_SEGMENT.fullmatch(slug)):
+        raise _NotFoundUrl
+    if not is_action(suffix):
         raise _NotFoundUrl
     if slug != slug.lower():
         raise PingError("invalid url format")
-    action, exitstatus = parse_action(suffix)
-    rid = parse_rid(request)
-    ping = await _ping_request(request, state, action, exitstatus, rid)
     create = request.query_params.get("create") == "1"
+    try:
+        action, exitstatus = parse_action(suffix)
+        rid = parse_rid(request)
+    except PingError:
+        # As for uuids: a missing (404) or ambiguous (409) check is reported first.
+        await pings.check_slug(state.db, ping_key, slug, create=create)
+        raise
+    ping = await _ping_request(request, state, action, exitstatus, rid)
     result = await pings.record_slug_ping(
         state.db, ping_key, slug, ping, state.clock(), create=create
     )
@@ -161,12 +189,19 @@ async def ping_view(request: Request[Any, Any, Any]) -> Response[bytes]:
     first = request.path_params["first"]
     second = request.path_params.get("second")
     third = request.path_params.get("third")
+    # Only the bare uuid URL has a trailing-slash form (/ping/<uuid>/), as in Healthchecks.
+    slashes = _trailing_slashes(request)
     try:
-        if _UUID.match(first):
-            if third is not None:
-                raise _NotFoundUrl
+        if (
+            _UUID.fullmatch(first)
+            and third is None
+            and is_action(second)
+            and slashes <= (1 if second is None else 0)
+        ):
             return await _ping_by_code(request, state, first, second)
-        if second is None:
+        # Anything else with two or three segments has the shape of a slug URL, even when the
+        # first is a uuid (/ping/<uuid>/Start answers 400 like Healthchecks' URL table does).
+        if second is None or slashes:
             raise _NotFoundUrl
         return await _ping_by_slug(request, state, first, second, third)
     except PingError as error:
@@ -186,7 +221,7 @@ async def heartbeat_view(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Heartbeat Central's URL: POST /heartbeat/<uuid> records a success ping."""
     state = AppState.of(request)
     code = request.path_params["code"]
-    if not _UUID.match(code):
+    if not _UUID.fullmatch(code):
         return _answer(state, 404, "not found")
     try:
         return await _ping_by_code(request, state, code, None)
