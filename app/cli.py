@@ -96,17 +96,35 @@ def web(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-@click.option("--processes", default=lambda: int(os.environ.get("WORKER_PROCESSES", "1")),
-              type=int, show_default="$WORKER_PROCESSES or 1")
-@click.option("--threads", default=lambda: int(os.environ.get("WORKER_THREADS", "8")), type=int,
-              show_default="$WORKER_THREADS or 8")
+@click.option(
+    "--processes",
+    default=lambda: int(os.environ.get("WORKER_PROCESSES", "1")),
+    type=int,
+    show_default="$WORKER_PROCESSES or 1",
+)
+@click.option(
+    "--threads",
+    default=lambda: int(os.environ.get("WORKER_THREADS", "8")),
+    type=int,
+    show_default="$WORKER_THREADS or 8",
+)
 def worker(processes: int, threads: int) -> None:
     """Dramatiq workers (production): sweeps, deliveries, reports, pruning. Needs REDIS_URL."""
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("cronbeat worker needs REDIS_URL (without it, use serve)")
-    _exec([sys.executable, "-m", "dramatiq", "workers.actors", "--processes", str(processes),
-           "--threads", str(threads)])
+    _exec(
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "workers.actors",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+        ]
+    )
 
 
 @main.command()
@@ -115,8 +133,7 @@ def scheduler() -> None:
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("cronbeat scheduler needs REDIS_URL (without it, use serve)")
-    _exec([sys.executable, "-c", "from periodiq import entrypoint; entrypoint()",
-           "workers.actors"])
+    _exec([sys.executable, "-c", "from periodiq import entrypoint; entrypoint()", "workers.actors"])
 
 
 def _exec(argv: list[str]) -> None:

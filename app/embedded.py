@@ -33,8 +33,9 @@ def side_services(settings: Settings, db: Database) -> list[SideService]:
     if settings.smtpd_port:
         from app.smtpd import EmailPingServer
 
-        services.append(EmailPingServer(settings, host="127.0.0.1", port=settings.smtpd_port,
-                                        db=db))
+        services.append(
+            EmailPingServer(settings, host="127.0.0.1", port=settings.smtpd_port, db=db)
+        )
     return services
 
 

@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.domain.clock import Clock, utcnow
 from app.web import ping
+from app.web.api import channels
 from app.web.state import AppState
 from app.web.ui import home
 
@@ -48,6 +49,7 @@ def create_app(
         route_handlers=[
             *ping.route_handlers,
             *home.route_handlers,
+            *channels.route_handlers,
             create_static_files_router(
                 path="/static", directories=[ROOT / "static"], name="static", cache_control=None
             ),

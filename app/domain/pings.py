@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -21,6 +21,7 @@ from sqlalchemy.types import Boolean, DateTime, Integer, LargeBinary, Uuid
 
 from app.db import models as m
 from app.db.engine import Database
+from app.domain import alerts
 from app.domain import status as status_rules
 
 SUCCESS, START, FAIL, LOG, IGNORED = "success", "start", "fail", "log", "ign"
@@ -201,7 +202,8 @@ _PG_PING = f"""
 WITH o AS (
     SELECT id, status, kind AS check_kind, timeout, grace, last_ping, last_start,
            last_start_rid, last_duration, methods, manual_resume, filter_http_body,
-           filter_default_fail, start_kw, success_kw, failure_kw
+           filter_default_fail, start_kw, success_kw, failure_kw, next_nag_at,
+           (SELECT nag_period FROM projects WHERE projects.id = checks.project_id) AS nag_period
     FROM checks WHERE {{where}} FOR UPDATE
 ), a AS (
     SELECT o.*, CASE
@@ -220,6 +222,7 @@ WITH o AS (
     FROM o
 ), n AS (
     SELECT a.id, a.pk, a.status AS old_status, a.check_kind, a.timeout, a.grace,
+        a.next_nag_at AS old_next_nag_at, a.nag_period,
         CASE WHEN a.pk = 'start' THEN CAST(:now AS timestamptz)
              WHEN a.pk IN ('success', 'fail')
                   AND (a.closes OR a.pk = 'fail' OR CAST(:rid AS uuid) IS NULL) THEN NULL
@@ -245,28 +248,49 @@ WITH o AS (
             CASE WHEN n.check_kind = 'simple' THEN n.last_ping + make_interval(secs => n.timeout)
                  ELSE n.last_ping END,
             n.last_start) + make_interval(secs => n.grace)
-        ELSE n.last_start + make_interval(secs => n.grace) END AS alert_after
+        ELSE n.last_start + make_interval(secs => n.grace) END AS alert_after,
+        -- Nags: due one nag period after going down; cleared when the check is not down.
+        CASE WHEN n.status <> 'down' THEN NULL
+             WHEN n.old_status = 'down' THEN n.old_next_nag_at
+             WHEN n.nag_period > 0
+             THEN CAST(:now AS timestamptz) + make_interval(secs => n.nag_period)
+             END AS next_nag_at,
+        -- new → up and paused → up notify nobody.
+        (n.status = 'up' AND n.old_status IN ('new', 'paused')) AS quiet
     FROM n
 ), u AS (
     UPDATE checks c SET n_pings = c.n_pings + 1, last_start = f.last_start,
         last_start_rid = f.last_start_rid, last_ping = f.last_ping,
         last_duration = COALESCE(f.duration, f.kept_duration), status = f.status,
-        alert_after = f.alert_after
+        alert_after = f.alert_after, next_nag_at = f.next_nag_at
     FROM f WHERE c.id = f.id
-    RETURNING c.id, c.n_pings, f.pk, f.old_status, f.status, f.duration
+    RETURNING c.id, c.n_pings, f.pk, f.old_status, f.status, f.duration, f.quiet
 ), p AS (
     INSERT INTO pings (check_id, n, kind, created, scheme, remote_addr, method, ua, body,
                        exitstatus, rid, duration)
     SELECT u.id, u.n_pings, u.pk, CAST(:now AS timestamptz), :scheme, :remote_addr, :method,
            :ua, :body, CAST(:exitstatus AS smallint), CAST(:rid AS uuid), u.duration
     FROM u
+), sel AS (
+    -- The outbox: the channels that get this flip (attached, enabled, this direction).
+    SELECT u.id AS check_id, ch.id AS channel_id
+    FROM u JOIN check_channels cc ON cc.check_id = u.id
+    JOIN channels ch ON ch.id = cc.channel_id
+    WHERE u.status <> u.old_status AND NOT u.quiet AND NOT ch.disabled
+      AND CASE WHEN u.status = 'up' THEN ch.notify_up ELSE ch.notify_down END
 ), fl AS (
     INSERT INTO flips (check_id, created, processed, old_status, new_status, reason)
     SELECT u.id, CAST(:now AS timestamptz),
-           CASE WHEN u.status = 'up' AND u.old_status IN ('new', 'paused')
-                THEN CAST(:now AS timestamptz) END,
+           CASE WHEN NOT EXISTS (SELECT 1 FROM sel) THEN CAST(:now AS timestamptz) END,
            u.old_status, u.status, CASE WHEN u.pk = 'fail' THEN 'fail' ELSE '' END
     FROM u WHERE u.status <> u.old_status
+    RETURNING id, check_id, new_status
+), nt AS (
+    INSERT INTO notifications (code, flip_id, channel_id, check_id, check_status, created,
+                               attempts, next_attempt_at, error)
+    SELECT gen_random_uuid(), fl.id, sel.channel_id, fl.check_id, fl.new_status,
+           CAST(:now AS timestamptz), 0, CAST(:now AS timestamptz), ''
+    FROM fl JOIN sel ON sel.check_id = fl.check_id
 )
 SELECT u.id, u.n_pings, u.pk, u.old_status, u.status FROM u
 """
@@ -505,6 +529,11 @@ _STATE_COLUMNS = (
     m.Check.start_kw,
     m.Check.success_kw,
     m.Check.failure_kw,
+    m.Check.next_nag_at,
+    select(m.Project.nag_period)
+    .where(m.Project.id == m.Check.project_id)
+    .scalar_subquery()
+    .label("nag_period"),
 )
 _STATE_FIELDS = [f.name for f in dataclasses.fields(CheckState)]
 
@@ -540,6 +569,16 @@ async def _record_sqlite_slug(
             return await _apply_sqlite(conn, rows[0], ping, now)
 
 
+def _next_nag_at(row: Any, old_status: str, new_status: str, now: datetime) -> datetime | None:
+    """Due one nag period after going down; cleared when the check is not down."""
+    if new_status != "down":
+        return None
+    if old_status == "down":
+        next_nag: datetime | None = row.next_nag_at
+        return next_nag
+    return now + timedelta(seconds=row.nag_period) if row.nag_period > 0 else None
+
+
 async def _apply_sqlite(
     conn: AsyncConnection,
     row: Any,
@@ -560,6 +599,7 @@ async def _apply_sqlite(
             last_start_rid=after.last_start_rid,
             last_duration=after.last_duration,
             alert_after=status_rules.alert_after(after),
+            next_nag_at=_next_nag_at(row, before.status, after.status, now),
         )
     )
     await conn.execute(
@@ -579,14 +619,21 @@ async def _apply_sqlite(
         )
     )
     if after.status != before.status:
-        await conn.execute(
-            insert(m.Flip).values(
-                check_id=row.id,
-                created=now,
-                old_status=before.status,
-                new_status=after.status,
-                reason=flip_reason(kind),
-                processed=None if notifies(before.status, after.status) else now,
+        quiet = not notifies(before.status, after.status)
+        flip_id = (
+            await conn.execute(
+                insert(m.Flip)
+                .values(
+                    check_id=row.id,
+                    created=now,
+                    old_status=before.status,
+                    new_status=after.status,
+                    reason=flip_reason(kind),
+                    processed=now if quiet else None,
+                )
+                .returning(m.Flip.id)
             )
-        )
+        ).scalar_one()
+        if not quiet:
+            await alerts.write_notifications(conn, flip_id, row.id, after.status, now)
     return PingResult(row.id, after.n_pings, kind, before.status, after.status)

@@ -21,12 +21,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cronbeat.db",
-           "SECRET_KEY": "test-secret-key"}
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cronbeat.db",
+        "SECRET_KEY": "test-secret-key",
+    }
     port = free_port()
-    process = subprocess.Popen([CRONBEAT, "serve", "--port", str(port)],
-                               env={**os.environ, **env}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [CRONBEAT, "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -47,8 +53,11 @@ def served(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
 def test_serve_migrates_and_takes_pings(served):
     base, env = served
     run(env, "users", "create", "you@example.org")
-    project = json.loads(run(env, "projects", "create", "--owner", "you@example.org",
-                             "--name", "Mine", "--json").stdout)
+    project = json.loads(
+        run(
+            env, "projects", "create", "--owner", "you@example.org", "--name", "Mine", "--json"
+        ).stdout
+    )
     ping_url = f"{base}/ping/{project['ping_key']}/nightly-backup"
 
     created = httpx.get(ping_url, params={"create": "1"})

@@ -224,8 +224,16 @@ async def test_uppercase_rid_pairs_with_lowercase_rid(client, factory, clock):
 # --- status and flips ---------------------------------------------------------------------
 
 
+async def with_channel(factory, check):
+    """A flip is unprocessed only while a channel still has to hear about it."""
+    project = await factory.reload_project(check)
+    await factory.assign(check, await factory.channel(project, value={"url_down": "http://x"}))
+    return check
+
+
 async def test_fail_makes_the_check_down(client, factory, clock):
     check = await factory.check(status="up", last_ping=clock() - timedelta(minutes=5))
+    await with_channel(factory, check)
     await ping(client, check, "/fail")
     check = await factory.reload(check)
     assert check.status == "down"
@@ -247,6 +255,7 @@ async def test_nonzero_exit_status_flips_with_reason_fail(client, factory):
 
 async def test_success_after_down_makes_the_check_up(client, factory, clock):
     check = await factory.check(status="down")
+    await with_channel(factory, check)
     clock.advance(60)
     await ping(client, check)
     check = await factory.reload(check)
@@ -269,7 +278,7 @@ async def test_first_success_flips_new_to_up_already_processed(client, factory, 
 
 
 async def test_first_fail_flips_new_to_down_unprocessed(client, factory):
-    check = await factory.check()
+    check = await with_channel(factory, await factory.check())
     await ping(client, check, "/fail")
     [flip] = await factory.flips(check)
     assert (flip.old_status, flip.new_status, flip.reason) == ("new", "down", "fail")
@@ -277,7 +286,7 @@ async def test_first_fail_flips_new_to_down_unprocessed(client, factory):
 
 
 async def test_up_to_down_flip_is_unprocessed(client, factory):
-    check = await factory.check()
+    check = await with_channel(factory, await factory.check())
     await ping(client, check)
     await ping(client, check, "/fail")
     flips = await factory.flips(check)
@@ -496,7 +505,7 @@ async def test_success_unpauses_a_paused_check(client, factory, clock):
 
 
 async def test_fail_on_a_paused_check_makes_it_down_and_notifies(client, factory):
-    check = await factory.check(status="paused")
+    check = await with_channel(factory, await factory.check(status="paused"))
     await ping(client, check, "/fail")
     assert (await factory.reload(check)).status == "down"
     [flip] = await factory.flips(check)
@@ -613,3 +622,10 @@ async def test_ignored_ping_keeps_alert_after(client, factory, clock):
     check = await factory.reload(check)
     assert check.alert_after == expected
     assert check.last_ping == expected - timedelta(seconds=720)
+
+
+async def test_a_flip_nobody_needs_to_hear_about_is_processed_at_once(client, factory):
+    check = await factory.check(status="up")
+    await ping(client, check, "/fail")
+    [flip] = await factory.flips(check)
+    assert flip.processed is not None

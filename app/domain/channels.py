@@ -1,0 +1,195 @@
+"""Channels: a project's ways to notify people (one integration kind plus its config).
+
+The API and the pages both create, list, delete and test channels through these functions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import models as m
+from app.db.engine import Database
+from app.domain import delivery
+from app.domain.alerts import write_transaction
+from app.domain.checks import unique_key
+from app.domain.errors import NotFound, ValidationError
+from app.integrations import registry
+from app.integrations.base import CheckInfo, DeliveryContext, Event, TransportError, new_http_client
+
+MAX_NAME = 100
+
+
+@asynccontextmanager
+async def write_session(db: Database) -> AsyncIterator[AsyncSession]:
+    """An ORM session inside a write transaction (on SQLite: BEGIN IMMEDIATE behind the
+    writer lock, so a read-then-write cannot fail on a stale snapshot). Commits on exit."""
+    async with (
+        write_transaction(db) as conn,
+        AsyncSession(bind=conn, expire_on_commit=False) as session,
+    ):
+        yield session
+        await session.flush()
+
+
+async def create_channel(
+    session: AsyncSession,
+    project_id: int,
+    name: str,
+    kind: str,
+    value: Any,
+    now: datetime,
+) -> m.Channel:
+    """Validate and add a channel; raises ValidationError naming the field."""
+    if len(name) > MAX_NAME:
+        raise ValidationError("name", "name is too long")
+    try:
+        integration = registry.get(kind)
+    except registry.UnknownKind:
+        raise ValidationError("kind", "kind has unexpected value") from None
+    try:
+        config = registry.parse_config(kind, value)
+    except msgspec.ValidationError as error:
+        raise ValidationError("value", f"value: {error}") from None
+    notify_down, notify_up = integration.directions(config)
+    channel = m.Channel(
+        code=uuid.uuid4(),
+        project_id=project_id,
+        created=now,
+        name=name,
+        kind=kind,
+        value=value,
+        notify_down=notify_down,
+        notify_up=notify_up,
+        disabled=False,
+        last_error="",
+    )
+    session.add(channel)
+    await session.flush()
+    return channel
+
+
+async def list_channels(session: AsyncSession, project_id: int) -> list[m.Channel]:
+    rows = await session.scalars(
+        select(m.Channel).where(m.Channel.project_id == project_id).order_by(m.Channel.id)
+    )
+    return list(rows.all())
+
+
+async def get_channel(session: AsyncSession, code: uuid.UUID) -> m.Channel:
+    """The channel with this code, in whichever project; raises NotFound.
+
+    Callers check the project themselves: the API answers 403, not 404, for another
+    project's channel.
+    """
+    channel = await session.scalar(select(m.Channel).where(m.Channel.code == code))
+    if channel is None:
+        raise NotFound(f"no channel {code}")
+    return channel
+
+
+async def delete_channel(session: AsyncSession, channel: m.Channel) -> None:
+    # A Core delete: the database cascades to check_channels and notifications.
+    await session.execute(delete(m.Channel).where(m.Channel.id == channel.id))
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    error: str
+
+
+async def send_test(
+    db: Database, channel: m.Channel, settings: Settings, now: datetime
+) -> SendResult:
+    """Send a sample "down" notification through the channel, now; record it like any other.
+
+    The notification row is written once the outcome is known (sent or failed), so the
+    delivery sweep never sees it as pending.
+    """
+    async with db.engine.connect() as conn:
+        project_name = (
+            await conn.execute(select(m.Project.name).where(m.Project.id == channel.project_id))
+        ).scalar_one()
+    notification_code = uuid.uuid4()
+    event = sample_event(project_name, settings, now, notification_code)
+    started = time.monotonic()
+    error = ""
+    async with new_http_client() as http:
+        try:
+            await delivery.send(
+                event, channel.kind, channel.value, DeliveryContext(settings=settings, http=http)
+            )
+        except TransportError as failure:
+            error = failure.message
+    duration = time.monotonic() - started
+    async with write_transaction(db) as conn:
+        # The channel first: if it was deleted meanwhile there is nothing to record (and the
+        # row lock keeps a concurrent delete out until the notification is written).
+        changed = await conn.execute(
+            update(m.Channel)
+            .where(m.Channel.id == channel.id)
+            .values(last_notify=now, last_error=error, last_notify_duration=duration)
+        )
+        if changed.rowcount == 1:
+            await conn.execute(
+                insert(m.Notification).values(
+                    code=notification_code,
+                    flip_id=None,
+                    check_id=None,
+                    channel_id=channel.id,
+                    check_status="down",
+                    created=now,
+                    attempts=1,
+                    next_attempt_at=now,
+                    sent_at=None if error else now,
+                    failed_at=now if error else None,
+                    error=error,
+                )
+            )
+    return SendResult(ok=not error, error=error)
+
+
+def sample_event(
+    project_name: str, settings: Settings, now: datetime, notification_code: uuid.UUID
+) -> Event:
+    """A "down" event for a sample check named after the project."""
+    code = uuid.uuid4()
+    check = CheckInfo(
+        code=code,
+        name=project_name,
+        slug="",
+        tags="",
+        desc="",
+        kind="simple",
+        timeout=86400,
+        grace=3600,
+        schedule="* * * * *",
+        tz="UTC",
+        status="down",
+        n_pings=0,
+        last_ping=None,
+        unique_key=unique_key(code),
+        project_name=project_name,
+        details_url=settings.site_root,
+        as_json={"name": project_name, "status": "down", "uuid": str(code)},
+    )
+    return Event(
+        status="down",
+        reason="test",
+        created=now,
+        check=check,
+        last_ping=None,
+        notification_code=notification_code,
+        site_name=settings.site_name,
+    )
