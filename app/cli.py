@@ -25,13 +25,15 @@ def _settings() -> Settings:
 
 def _run_with_session(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``work(session)`` in one transaction and return its result."""
-    from app.db.engine import Database
+    from app.db.engine import Database, write_session
     from app.domain.errors import DomainError
 
     async def main() -> T:
         db = Database(settings.database_url, pool_size=1)
         try:
-            async with db.sessionmaker() as session, session.begin():
+            # A write transaction: on SQLite, BEGIN IMMEDIATE, so this read-then-write cannot
+            # fail on a stale snapshot while `cronbeat serve` writes to the same file.
+            async with write_session(db) as session:
                 return await work(session)
         finally:
             await db.dispose()

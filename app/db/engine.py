@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -81,3 +89,54 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _WriteTransaction:
+    """A write transaction: BEGIN IMMEDIATE behind the writer lock on SQLite."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> AsyncConnection:
+        if self.db.sqlite:
+            await self.db.write_lock.acquire()
+        try:
+            conn = await self.db.engine.connect()
+            if self.db.sqlite:
+                conn = await conn.execution_options(sqlite_immediate=True)
+            await conn.begin()
+        except BaseException:
+            if self.db.sqlite:
+                self.db.write_lock.release()
+            raise
+        self._conn = conn
+        return conn
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._conn is not None
+        try:
+            if exc_type is None:
+                await self._conn.commit()
+            else:
+                await self._conn.rollback()
+            await self._conn.close()
+        finally:
+            if self.db.sqlite:
+                self.db.write_lock.release()
+
+
+def write_transaction(db: Database) -> _WriteTransaction:
+    return _WriteTransaction(db)
+
+
+@asynccontextmanager
+async def write_session(db: Database) -> AsyncIterator[AsyncSession]:
+    """An ORM session inside a write transaction (on SQLite: BEGIN IMMEDIATE behind the
+    writer lock, so a read-then-write cannot fail on a stale snapshot). Commits on exit."""
+    async with (
+        write_transaction(db) as conn,
+        AsyncSession(bind=conn, expire_on_commit=False) as session,
+    ):
+        yield session
+        await session.flush()

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import models as m
-from app.db.engine import Database
+from app.db.engine import Database, write_transaction
 from app.domain import status as status_rules
 
 SEND_LEASE = timedelta(seconds=90)  # longer than an HTTP call's 30 s timeout, with margin
@@ -35,48 +35,6 @@ BACKOFF = (
 )
 SWEEP_BATCH = 500
 MAX_BATCHES = 40  # one sweep call handles at most 20,000 due checks, then yields
-
-
-# --- transactions ------------------------------------------------------------------------------
-
-
-class _WriteTransaction:
-    """A write transaction: BEGIN IMMEDIATE behind the writer lock on SQLite."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._conn: AsyncConnection | None = None
-
-    async def __aenter__(self) -> AsyncConnection:
-        if self.db.sqlite:
-            await self.db.write_lock.acquire()
-        try:
-            conn = await self.db.engine.connect()
-            if self.db.sqlite:
-                conn = await conn.execution_options(sqlite_immediate=True)
-            await conn.begin()
-        except BaseException:
-            if self.db.sqlite:
-                self.db.write_lock.release()
-            raise
-        self._conn = conn
-        return conn
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        assert self._conn is not None
-        try:
-            if exc_type is None:
-                await self._conn.commit()
-            else:
-                await self._conn.rollback()
-            await self._conn.close()
-        finally:
-            if self.db.sqlite:
-                self.db.write_lock.release()
-
-
-def write_transaction(db: Database) -> _WriteTransaction:
-    return _WriteTransaction(db)
 
 
 # --- the outbox --------------------------------------------------------------------------------

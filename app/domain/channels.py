@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,27 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import models as m
-from app.db.engine import Database
+from app.db.engine import Database, write_transaction
 from app.domain import delivery
-from app.domain.alerts import write_transaction
 from app.domain.checks import unique_key
 from app.domain.errors import NotFound, ValidationError
 from app.integrations import registry
 from app.integrations.base import CheckInfo, DeliveryContext, Event, TransportError, new_http_client
 
 MAX_NAME = 100
-
-
-@asynccontextmanager
-async def write_session(db: Database) -> AsyncIterator[AsyncSession]:
-    """An ORM session inside a write transaction (on SQLite: BEGIN IMMEDIATE behind the
-    writer lock, so a read-then-write cannot fail on a stale snapshot). Commits on exit."""
-    async with (
-        write_transaction(db) as conn,
-        AsyncSession(bind=conn, expire_on_commit=False) as session,
-    ):
-        yield session
-        await session.flush()
 
 
 async def create_channel(

@@ -30,8 +30,7 @@ from sqlalchemy import or_, select, update
 from app import mail
 from app.config import Settings
 from app.db import models as m
-from app.db.engine import Database
-from app.domain.alerts import write_transaction
+from app.db.engine import Database, write_transaction
 from app.domain.status import displayed_status
 
 log = logging.getLogger("cronbeat.reports")

@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 
 from app.db import models as m
-from app.db.engine import Database
-from app.domain.alerts import write_transaction
+from app.db.engine import Database, write_transaction
 
 FLIP_DAYS = 93
 BATCH = 5000

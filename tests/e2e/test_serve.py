@@ -24,6 +24,8 @@ def served(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
     env = {
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cronbeat.db",
         "SECRET_KEY": "test-secret-key",
+        "SWEEP_INTERVAL": "1",
+        "INTEGRATIONS_ALLOW_PRIVATE_IPS": "true",
     }
     port = free_port()
     process = subprocess.Popen(
@@ -71,3 +73,49 @@ def test_serve_migrates_and_takes_pings(served):
     home = httpx.get(f"{base}/")
     assert home.status_code == 200
     assert "Checks" in home.text
+
+
+def wait_for(predicate, seconds=20.0):
+    """Poll a subprocess's effect (a webhook arriving); fails after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the webhook")
+        time.sleep(0.05)
+
+
+def test_a_fail_ping_fires_the_webhook_once_and_recovery_once(served, httpserver):
+    base, env = served
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    run(env, "users", "create", "ops@example.org")
+    project = json.loads(
+        run(
+            env, "projects", "create", "--owner", "ops@example.org", "--name", "Ops", "--json"
+        ).stdout
+    )
+    channel = httpx.post(
+        f"{base}/api/v3/channels/",
+        headers={"X-Api-Key": project["api_key"]},
+        json={
+            "name": "hook",
+            "kind": "webhook",
+            "value": {
+                "method_down": "POST",
+                "url_down": httpserver.url_for("/hook"),
+                "body_down": "$NAME $STATUS",
+                "method_up": "POST",
+                "url_up": httpserver.url_for("/hook"),
+                "body_up": "$NAME $STATUS",
+            },
+        },
+    )
+    assert channel.status_code == 201, channel.text
+    ping_url = f"{base}/ping/{project['ping_key']}/backup"
+    assert httpx.get(ping_url, params={"create": "1"}).status_code == 201
+
+    assert httpx.get(f"{ping_url}/fail").text == "OK"
+    wait_for(lambda: len(httpserver.log) >= 1)
+    assert httpx.get(ping_url).text == "OK"
+    wait_for(lambda: len(httpserver.log) >= 2)
+    time.sleep(2.5)  # two more sweep intervals: nothing else may arrive
+    assert [request.data for request, _ in httpserver.log] == [b"backup down", b"backup up"]

@@ -11,6 +11,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 
 from app.db import models as m
+from app.db.engine import write_session
 from app.domain import alerts, channels
 
 LIST_URL = "/api/v3/channels/"
@@ -304,7 +305,7 @@ async def test_it_records_nothing_for_a_channel_deleted_while_testing(
     project, _ = await factory.project()
     httpserver.expect_oneshot_request("/hook").respond_with_data("OK")
     channel = await factory.channel(project, value={"url_down": httpserver.url_for("/hook")})
-    async with channels.write_session(db) as session:
+    async with write_session(db) as session:
         await channels.delete_channel(session, channel)
 
     result = await channels.send_test(db, channel, settings, clock.now)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.db import models as m
-from app.db.engine import Database
+from app.db.engine import Database, write_transaction
 from app.domain import alerts
 from app.domain import status as status_rules
 
@@ -117,7 +117,7 @@ async def test_a_ping_that_lands_after_the_read_wins_over_the_sweep(db, factory,
             .where(m.Check.id == check.id)
             .values(n_pings=check.n_pings + 1, last_ping=clock())
         )
-    async with alerts.write_transaction(db) as conn:
+    async with write_transaction(db) as conn:
         assert await alerts._sweep_one(conn, stale, clock()) is None
     assert (await factory.reload(check)).status == "up"
     assert await factory.flips(check) == []

@@ -12,6 +12,7 @@ from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import models as m
+from app.db.engine import write_session
 from app.domain import channels
 from app.domain.checks import isoformat
 from app.domain.errors import ValidationError
@@ -63,7 +64,7 @@ async def create_channel(call: ApiCall) -> Response[Any]:
     name = _string(call.body, "name")
     kind = _string(call.body, "kind")
     value = call.body.get("value", {})
-    async with channels.write_session(call.state.db) as session:
+    async with write_session(call.state.db) as session:
         channel = await channels.create_channel(
             session, call.auth.project_id, name, kind, value, call.state.clock()
         )
@@ -79,7 +80,7 @@ async def get_channel(call: ApiCall) -> Response[Any]:
 
 @channel_detail.delete()
 async def delete_channel(call: ApiCall) -> Response[Any]:
-    async with channels.write_session(call.state.db) as session:
+    async with write_session(call.state.db) as session:
         channel = await _own_channel(call, session)
         await channels.delete_channel(session, channel)
     return Response(channel_to_dict(channel))
