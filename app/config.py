@@ -95,7 +95,7 @@ class Settings:
     remote_user_header: str | None = None
     metrics_key: str | None = None
     integrations_allow_private_ips: bool = False
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     # Embedded mode (`cronbeat serve`) also listens for email pings when this is set.
     smtpd_port: int | None = None
     # Integrations: credentials, on/off switches, and vendor base URLs (settings, so tests
@@ -202,7 +202,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         integrations_allow_private_ips=_get(
             env, "INTEGRATIONS_ALLOW_PRIVATE_IPS", _parse_bool, False
         ),
-        db_pool_size=_get(env, "DB_POOL_SIZE", lambda n, r: _parse_int(n, r, 1), 10),
+        db_pool_size=_get(env, "DB_POOL_SIZE", lambda n, r: _parse_int(n, r, 1), 20),
         smtpd_port=_get(env, "SMTPD_PORT", lambda n, r: _parse_int(n, r, 1), None),
         **_integration_settings(env),
     )

@@ -23,13 +23,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=False,
-        pool_recycle=1800,
-    )
+    # No overflow: SQLAlchemy closes overflow connections on return, so under load a process
+    # would keep reconnecting (and re-preparing the ping statement). Requests wait for a
+    # pooled connection instead; PostgreSQL's row lock serialises pings to one check anyway.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

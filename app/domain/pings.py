@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Boolean, DateTime, Integer, LargeBinary, Uuid
 
@@ -317,6 +318,32 @@ _PG_BY_SLUG = text(
 ).bindparams(*_PG_BINDS)
 
 
+class _DriverStatement:
+    """A statement run on asyncpg itself, bypassing SQLAlchemy's execution layer.
+
+    The ping is the hot path: SQLAlchemy's cursor adaptation and result processing cost
+    about 1 ms of CPU per ping here, five times the statement's own client-side cost.
+    asyncpg prepares the statement once per connection and caches it. Without a
+    transaction block asyncpg runs the one statement in autocommit, as we want.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        compiled = statement.compile(dialect=postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]
+        self.sql = str(compiled)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+
+    async def fetchrow(self, db: Database, params: dict[str, Any]) -> Any:
+        async with db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            return await driver.fetchrow(self.sql, *(params[name] for name in self.names))
+
+
+_PG_BY_CODE_RAW = _DriverStatement(_PG_BY_CODE)
+_PG_BY_SLUG_RAW = _DriverStatement(_PG_BY_SLUG)
+
+
 def _pg_params(ping: PingRequest, now: datetime) -> dict[str, Any]:
     return {
         "now": now,
@@ -345,9 +372,7 @@ async def record_ping(
     """Record a ping for the check with public id ``code``; raise CheckNotFound."""
     if db.sqlite:
         return await _record_sqlite(db, m.Check.code == code, ping, now)
-    async with db.engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await conn.execute(_PG_BY_CODE, {"code": code, **_pg_params(ping, now)})).first()
+    row = await _PG_BY_CODE_RAW.fetchrow(db, {"code": code, **_pg_params(ping, now)})
     if row is None:
         raise CheckNotFound
     return PingResult(row[0], row[1], row[2], row[3], row[4])
@@ -366,10 +391,8 @@ async def record_slug_ping(
     if db.sqlite:
         result = await _record_sqlite_slug(db, ping_key, slug, ping, now)
     else:
-        async with db.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            params = {"ping_key": ping_key, "slug": slug, **_pg_params(ping, now)}
-            row = (await conn.execute(_PG_BY_SLUG, params)).first()
+        params = {"ping_key": ping_key, "slug": slug, **_pg_params(ping, now)}
+        row = await _PG_BY_SLUG_RAW.fetchrow(db, params)
         result = PingResult(row[0], row[1], row[2], row[3], row[4]) if row else None
     if result is not None:
         return result
@@ -550,7 +573,7 @@ async def _record_sqlite(
             row = (await conn.execute(select(*_STATE_COLUMNS).where(where))).first()
             if row is None:
                 raise CheckNotFound
-            return await _apply_sqlite(conn, row, ping, now)
+            return await apply_ping_in_transaction(conn, row, ping, now)
 
 
 async def _record_sqlite_slug(
@@ -566,7 +589,7 @@ async def _record_sqlite_slug(
             rows = (await conn.execute(select(*_STATE_COLUMNS).where(where).limit(2))).all()
             if len(rows) != 1:
                 return None
-            return await _apply_sqlite(conn, rows[0], ping, now)
+            return await apply_ping_in_transaction(conn, rows[0], ping, now)
 
 
 def _next_nag_at(row: Any, old_status: str, new_status: str, now: datetime) -> datetime | None:
@@ -579,7 +602,7 @@ def _next_nag_at(row: Any, old_status: str, new_status: str, now: datetime) -> d
     return now + timedelta(seconds=row.nag_period) if row.nag_period > 0 else None
 
 
-async def _apply_sqlite(
+async def apply_ping_in_transaction(
     conn: AsyncConnection,
     row: Any,
     ping: PingRequest,
