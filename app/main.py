@@ -16,8 +16,8 @@ from litestar.template.config import TemplateConfig
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.domain.clock import Clock, utcnow
-from app.web import ping
-from app.web.api import channels
+from app.web import badges, metrics, ping
+from app.web.api import channels, checks, health_check_job, heartbeat_central
 from app.web.state import AppState
 from app.web.ui import home
 
@@ -50,6 +50,11 @@ def create_app(
             *ping.route_handlers,
             *home.route_handlers,
             *channels.route_handlers,
+            *checks.route_handlers,
+            *badges.route_handlers,
+            *metrics.route_handlers,
+            *heartbeat_central.route_handlers,
+            *health_check_job.route_handlers,
             create_static_files_router(
                 path="/static", directories=[ROOT / "static"], name="static", cache_control=None
             ),

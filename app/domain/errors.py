@@ -23,3 +23,11 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class BadRequest(DomainError):
+    """Bad input whose message stands on its own (e.g. "invalid channel identifier: x")."""
+
+
+class LimitReached(DomainError):
+    """The account may not have more of something (checks over the check limit)."""

@@ -29,7 +29,7 @@ from sqlalchemy import or_, select
 
 from app.db import models as m
 from app.domain import keys
-from app.domain.errors import Conflict, NotFound, ValidationError
+from app.domain.errors import BadRequest, Conflict, LimitReached, NotFound, ValidationError
 from app.web.state import AppState
 
 API_VERSIONS = (1, 2, 3)
@@ -244,6 +244,10 @@ class ApiEndpoint:
             return api_error(error.status_code, error.message)
         except ValidationError as error:
             return api_error(400, f"json validation error: {error.message}")
+        except BadRequest as error:
+            return api_error(400, error.message)
+        except LimitReached as error:
+            return api_error(403, error.message)
         except NotFound:
             return api_error(404, "not found")
         except Conflict as error:
