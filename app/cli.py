@@ -106,9 +106,9 @@ def web(host: str, port: int, workers: int) -> None:
 )
 @click.option(
     "--threads",
-    default=lambda: int(os.environ.get("WORKER_THREADS", "8")),
+    default=lambda: int(os.environ.get("WORKER_THREADS", "16")),
     type=int,
-    show_default="$WORKER_THREADS or 8",
+    show_default="$WORKER_THREADS or 16",
 )
 def worker(processes: int, threads: int) -> None:
     """Dramatiq workers (production): sweeps, deliveries, reports, pruning. Needs REDIS_URL."""

@@ -6,6 +6,8 @@ actor module first would silently create Dramatiq's default broker).
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, Middleware
@@ -41,6 +43,9 @@ def make_broker(redis_url: str | None) -> dramatiq.Broker:
     broker.add_middleware(StopLoops())
     return broker
 
+
+# One INFO line per outbound request is noise at alerting volumes.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 broker = make_broker(get_settings().redis_url)
 dramatiq.set_broker(broker)

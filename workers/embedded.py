@@ -21,7 +21,7 @@ def periodic_actors(broker: dramatiq.Broker) -> list[dramatiq.Actor]:
 
 
 class EmbeddedWorker:
-    def __init__(self, threads: int = 4) -> None:
+    def __init__(self, threads: int = 16) -> None:
         self.threads = threads
         self._worker: dramatiq.Worker | None = None
         self._scheduler: asyncio.Task[None] | None = None

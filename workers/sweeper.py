@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -27,26 +28,42 @@ LEASE_NAME = "sweeper"
 LOOP_SECONDS = 62.0  # one periodiq tick, plus an overlap so the hand-over leaves no gap
 
 
+PASS_BATCHES = 2  # checks per pass: 2 x 500; then deliveries start while the rest is swept
+DISPATCH_LIMIT = 1000
+
+
 def holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{id(asyncio.get_running_loop())}"
+    # One per loop invocation: two loops in one worker process must not share a lease.
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 async def sweep_once(runtime: Runtime, send: Callable[[Dispatch], None]) -> int:
-    """One pass: late checks, due nags, then hand due notifications to the queue."""
+    """One pass; returns how many notifications it queued."""
+    queued, _ = await sweep_pass(runtime, send)
+    return queued
+
+
+async def sweep_pass(runtime: Runtime, send: Callable[[Dispatch], None]) -> tuple[int, bool]:
+    """Late checks (at most PASS_BATCHES batches), due nags, then every due notification.
+
+    Returns (notifications queued, whether more checks may be due right now).
+    """
     now = runtime.clock()
-    flips = await alerts.sweep_due_checks(runtime.db, now)
+    flips = await alerts.sweep_due_checks(runtime.db, now, batches=PASS_BATCHES)
     nags = await alerts.sweep_nags(runtime.db, now)
-    dispatches = await alerts.dispatch_due(runtime.db, now)
-    for dispatch in dispatches:
-        send(dispatch)
-    if flips or nags or dispatches:
+    queued = 0
+    while True:
+        dispatches = await alerts.dispatch_due(runtime.db, now, limit=DISPATCH_LIMIT)
+        for dispatch in dispatches:
+            send(dispatch)
+        queued += len(dispatches)
+        if len(dispatches) < DISPATCH_LIMIT:
+            break
+    if flips or nags or queued:
         log.info(
-            "sweep: %d went down, %d nags, %d notifications queued",
-            len(flips),
-            len(nags),
-            len(dispatches),
+            "sweep: %d went down, %d nags, %d notifications queued", len(flips), len(nags), queued
         )
-    return len(dispatches)
+    return queued, len(flips) >= PASS_BATCHES * alerts.SWEEP_BATCH
 
 
 async def run(
@@ -60,7 +77,9 @@ async def run(
         while time.monotonic() < deadline and not stopping.is_set():
             if await alerts.acquire_lease(runtime.db, LEASE_NAME, holder, runtime.clock(), ttl):
                 try:
-                    await sweep_once(runtime, send)
+                    _, more = await sweep_pass(runtime, send)
+                    if more:
+                        continue  # a burst: keep going, deliveries already started
                 except Exception:  # keep sweeping: one bad pass must not stop alerting
                     log.exception("sweep failed")
             await asyncio.sleep(interval)  # production pacing; tests call sweep_once

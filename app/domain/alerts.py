@@ -16,7 +16,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,68 +51,6 @@ BACKOFF = (
 )
 SWEEP_BATCH = 500
 MAX_BATCHES = 40  # one sweep call handles at most 20,000 due checks, then yields
-
-
-# --- the outbox --------------------------------------------------------------------------------
-
-
-async def write_notifications(
-    conn: AsyncConnection, flip_id: int, check_id: int, new_status: str, now: datetime
-) -> int:
-    """One notification row per selected channel of the check (reference: channel selection).
-
-    Returns how many; with none, the flip is marked processed at once.
-    """
-    direction = m.Channel.notify_up if new_status == "up" else m.Channel.notify_down
-    channel_ids = (
-        (
-            await conn.execute(
-                select(m.Channel.id)
-                .join(m.check_channels, m.check_channels.c.channel_id == m.Channel.id)
-                .where(
-                    m.check_channels.c.check_id == check_id,
-                    m.Channel.disabled.is_(False),
-                    direction.is_(True),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if channel_ids:
-        await conn.execute(
-            insert(m.Notification),
-            [
-                {
-                    "code": uuid.uuid4(),
-                    "flip_id": flip_id,
-                    "channel_id": channel_id,
-                    "check_id": check_id,
-                    "check_status": new_status,
-                    "created": now,
-                    "next_attempt_at": now,
-                }
-                for channel_id in channel_ids
-            ],
-        )
-    else:
-        await conn.execute(update(m.Flip).where(m.Flip.id == flip_id).values(processed=now))
-    return len(channel_ids)
-
-
-async def _insert_flip(
-    conn: AsyncConnection, check_id: int, created: datetime, old: str, new: str, reason: str
-) -> int:
-    flip_id: int = (
-        await conn.execute(
-            insert(m.Flip)
-            .values(
-                check_id=check_id, created=created, old_status=old, new_status=new, reason=reason
-            )
-            .returning(m.Flip.id)
-        )
-    ).scalar_one()
-    return flip_id
 
 
 # --- the sweep: checks whose deadline passed ---------------------------------------------------
@@ -122,14 +76,19 @@ def _due(query: Any, db: Database) -> Any:
     return query if db.sqlite else query.with_for_update(skip_locked=True, of=m.Check)
 
 
-async def sweep_due_checks(db: Database, now: datetime) -> list[int]:
+async def sweep_due_checks(
+    db: Database,
+    now: datetime,
+    *,
+    batches: int = MAX_BATCHES,
+) -> list[int]:
     """Move checks whose alert_after passed: down (with a flip) or to their exact deadline.
 
-    Reads through the (status, alert_after) index, so the cost is O(checks due).
-    Returns the ids of the flips written.
+    Reads through the (status, alert_after) index, so the cost is O(checks due); writes each
+    batch with a handful of set-based statements. Returns the ids of the flips written.
     """
     flips: list[int] = []
-    for _ in range(MAX_BATCHES):
+    for _ in range(batches):
         async with write_transaction(db) as conn:
             rows = (
                 await conn.execute(
@@ -145,36 +104,160 @@ async def sweep_due_checks(db: Database, now: datetime) -> list[int]:
                     )
                 )
             ).all()
-            for row in rows:
-                flip_id = await _sweep_one(conn, row, now)
-                if flip_id is not None:
-                    flips.append(flip_id)
+            flips += await _sweep_rows(conn, rows, now)
         if len(rows) < SWEEP_BATCH:
             break
     return flips
 
 
-async def _sweep_one(conn: AsyncConnection, row: Any, now: datetime) -> int | None:
-    # Guard every write on n_pings: a ping that landed since we read the row wins.
-    unchanged = and_(
-        m.Check.id == row.id, m.Check.n_pings == row.n_pings, m.Check.status == row.status
+async def _sweep_rows(conn: AsyncConnection, rows: Sequence[Any], now: datetime) -> list[int]:
+    down, moved = [], []
+    for row in rows:
+        deadline = status_rules.alert_after(row)
+        if status_rules.displayed_status(row, now) == "down":
+            went_down = deadline or now
+            nag = went_down + timedelta(seconds=row.nag_period) if row.nag_period > 0 else None
+            down.append(
+                {
+                    "id": row.id,
+                    "n": row.n_pings,
+                    "status": row.status,
+                    "went_down": went_down,
+                    "nag": nag,
+                }
+            )
+        else:
+            moved.append(
+                {"id": row.id, "n": row.n_pings, "status": row.status, "deadline": deadline}
+            )
+    if moved:
+        await _guarded_update(conn, moved, {"alert_after": "deadline"})
+    if not down:
+        return []
+    flipped = set(
+        await _guarded_update(
+            conn, down, {"status": literal("down"), "alert_after": None, "next_nag_at": "nag"}
+        )
     )
-    deadline = status_rules.alert_after(row)
-    if status_rules.displayed_status(row, now) != "down":
-        await conn.execute(update(m.Check).where(unchanged).values(alert_after=deadline))
-        return None
-    went_down = deadline or now
-    next_nag = went_down + timedelta(seconds=row.nag_period) if row.nag_period > 0 else None
-    changed = await conn.execute(
+    down = [d for d in down if d["id"] in flipped]
+    if not down:
+        return []
+    return await write_flips(
+        conn, [(d["id"], d["went_down"], d["status"], "down", "timeout") for d in down], now
+    )
+
+
+_GUARD_TYPES: dict[str, Any] = {
+    "id": BigInteger(),
+    "n": Integer(),
+    "status": String(),
+    "went_down": DateTimeUTC(timezone=True),
+    "nag": DateTimeUTC(timezone=True),
+    "deadline": DateTimeUTC(timezone=True),
+}
+
+
+async def _guarded_update(
+    conn: AsyncConnection, items: list[dict[str, Any]], changes: dict[str, Any]
+) -> list[int]:
+    """UPDATE the checks in ``items`` that are unchanged since they were read (same n_pings
+    and status: a ping that landed meanwhile wins); returns the ids updated. ``changes``
+    maps a column to a SQL value, or (a plain str) to the name of a per-item value."""
+    if conn.dialect.name == "sqlite":
+        # SQLite cannot name the columns of a VALUES list; its statements cost no round trip.
+        updated = []
+        for item in items:
+            result = await conn.execute(
+                update(m.Check)
+                .where(
+                    m.Check.id == item["id"],
+                    m.Check.n_pings == item["n"],
+                    m.Check.status == item["status"],
+                )
+                .values(
+                    **{
+                        col: (item[val] if isinstance(val, str) else val)
+                        for col, val in changes.items()
+                    }
+                )
+                .returning(m.Check.id)
+            )
+            updated += [row[0] for row in result]
+        return updated
+    names = list(items[0])
+    table = values(*(column(name, _GUARD_TYPES[name]) for name in names), name="v").data(
+        [tuple(item[name] for name in names) for item in items]
+    )
+    assignments = {
+        col: (table.c[val] if isinstance(val, str) else val) for col, val in changes.items()
+    }
+    result = await conn.execute(
         update(m.Check)
-        .where(unchanged)
-        .values(status="down", alert_after=None, next_nag_at=next_nag)
+        .where(
+            m.Check.id == table.c.id, m.Check.n_pings == table.c.n, m.Check.status == table.c.status
+        )
+        .values(**assignments)
+        .returning(m.Check.id)
     )
-    if changed.rowcount != 1:
-        return None
-    flip_id = await _insert_flip(conn, row.id, went_down, row.status, "down", "timeout")
-    await write_notifications(conn, flip_id, row.id, "down", now)
-    return flip_id
+    return [row[0] for row in result]
+
+
+async def write_flips(
+    conn: AsyncConnection,
+    flips: Sequence[tuple[int, datetime, str, str, str]],
+    now: datetime,
+) -> list[int]:
+    """Insert flips (check_id, created, old, new, reason) and, in the same transaction, one
+    notification per selected channel of each; a flip nobody hears about is processed."""
+    check_ids = [flip[0] for flip in flips]
+    new_status = {flip[0]: flip[3] for flip in flips}
+    selected: dict[int, list[int]] = {}
+    for check_id, channel_id, up, down in (
+        await conn.execute(
+            select(
+                m.check_channels.c.check_id,
+                m.Channel.id,
+                m.Channel.notify_up,
+                m.Channel.notify_down,
+            )
+            .join(m.Channel, m.Channel.id == m.check_channels.c.channel_id)
+            .where(m.check_channels.c.check_id.in_(check_ids), m.Channel.disabled.is_(False))
+        )
+    ).all():
+        if up if new_status[check_id] == "up" else down:
+            selected.setdefault(check_id, []).append(channel_id)
+    inserted = (
+        await conn.execute(
+            insert(m.Flip).returning(m.Flip.id, m.Flip.check_id, sort_by_parameter_order=True),
+            [
+                {
+                    "check_id": check_id,
+                    "created": created,
+                    "old_status": old,
+                    "new_status": new,
+                    "reason": reason,
+                    "processed": None if check_id in selected else now,
+                }
+                for check_id, created, old, new, reason in flips
+            ],
+        )
+    ).all()
+    outbox = [
+        {
+            "code": uuid.uuid4(),
+            "flip_id": flip_id,
+            "channel_id": channel_id,
+            "check_id": check_id,
+            "check_status": new_status[check_id],
+            "created": now,
+            "next_attempt_at": now,
+        }
+        for flip_id, check_id in inserted
+        for channel_id in selected.get(check_id, [])
+    ]
+    if outbox:
+        await conn.execute(insert(m.Notification), outbox)
+    return [flip_id for flip_id, _ in inserted]
 
 
 # --- nags: repeat the down notification while a check stays down ---------------------------------
@@ -218,9 +301,7 @@ async def sweep_nags(db: Database, now: datetime) -> list[int]:
             )
             if changed.rowcount != 1:
                 continue
-            flip_id = await _insert_flip(conn, row.id, now, "down", "down", "nag")
-            await write_notifications(conn, flip_id, row.id, "down", now)
-            flips.append(flip_id)
+            flips += await write_flips(conn, [(row.id, now, "down", "down", "nag")], now)
     return flips
 
 

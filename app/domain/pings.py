@@ -642,21 +642,18 @@ async def apply_ping_in_transaction(
         )
     )
     if after.status != before.status:
-        quiet = not notifies(before.status, after.status)
-        flip_id = (
+        flip = (row.id, now, before.status, after.status, flip_reason(kind))
+        if notifies(before.status, after.status):
+            await alerts.write_flips(conn, [flip], now)
+        else:
             await conn.execute(
-                insert(m.Flip)
-                .values(
+                insert(m.Flip).values(
                     check_id=row.id,
                     created=now,
                     old_status=before.status,
                     new_status=after.status,
                     reason=flip_reason(kind),
-                    processed=now if quiet else None,
+                    processed=now,
                 )
-                .returning(m.Flip.id)
             )
-        ).scalar_one()
-        if not quiet:
-            await alerts.write_notifications(conn, flip_id, row.id, after.status, now)
     return PingResult(row.id, after.n_pings, kind, before.status, after.status)

@@ -118,7 +118,7 @@ async def test_a_ping_that_lands_after_the_read_wins_over_the_sweep(db, factory,
             .values(n_pings=check.n_pings + 1, last_ping=clock())
         )
     async with write_transaction(db) as conn:
-        assert await alerts._sweep_one(conn, stale, clock()) is None
+        assert await alerts._sweep_rows(conn, [stale], clock()) == []
     assert (await factory.reload(check)).status == "up"
     assert await factory.flips(check) == []
 
