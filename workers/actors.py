@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dramatiq
 from periodiq import cron
 
@@ -9,18 +11,23 @@ from app.domain import alerts, delivery, reports, retention
 from workers import runtime, sweeper
 from workers.broker import broker as broker
 
+BATCH = 25  # notifications per message: claimed, loaded and recorded together
 
-@dramatiq.actor(queue_name="notifications", max_retries=0, time_limit=120_000)
-async def deliver_notification(notification_id: int, attempts: int) -> None:
-    """Send one notification; retries are scheduled in the database, not by Dramatiq."""
+
+@dramatiq.actor(queue_name="notifications", max_retries=0, time_limit=300_000)
+async def deliver_notifications(batch: list[list[int]]) -> None:
+    """Send a batch of notifications ([id, attempts] pairs); retries are scheduled in the
+    database, not by Dramatiq."""
     current = runtime.current()
-    await delivery.deliver(
-        current.db, alerts.Dispatch(notification_id, attempts), current.ctx, current.clock
-    )
+    dispatches = [alerts.Dispatch(notification_id, attempts) for notification_id, attempts in batch]
+    await delivery.deliver_many(current.db, dispatches, current.ctx, current.clock)
 
 
-def enqueue(dispatch: alerts.Dispatch) -> None:
-    deliver_notification.send(dispatch.notification_id, dispatch.attempts)
+def enqueue(dispatches: Sequence[alerts.Dispatch]) -> None:
+    for start in range(0, len(dispatches), BATCH):
+        deliver_notifications.send(
+            [[d.notification_id, d.attempts] for d in dispatches[start : start + BATCH]]
+        )
 
 
 @dramatiq.actor(

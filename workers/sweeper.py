@@ -16,7 +16,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from app.domain import alerts
@@ -37,13 +37,15 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-async def sweep_once(runtime: Runtime, send: Callable[[Dispatch], None]) -> int:
+async def sweep_once(runtime: Runtime, send: Callable[[Sequence[Dispatch]], None]) -> int:
     """One pass; returns how many notifications it queued."""
     queued, _ = await sweep_pass(runtime, send)
     return queued
 
 
-async def sweep_pass(runtime: Runtime, send: Callable[[Dispatch], None]) -> tuple[int, bool]:
+async def sweep_pass(
+    runtime: Runtime, send: Callable[[Sequence[Dispatch]], None]
+) -> tuple[int, bool]:
     """Late checks (at most PASS_BATCHES batches), due nags, then every due notification.
 
     Returns (notifications queued, whether more checks may be due right now).
@@ -54,8 +56,8 @@ async def sweep_pass(runtime: Runtime, send: Callable[[Dispatch], None]) -> tupl
     queued = 0
     while True:
         dispatches = await alerts.dispatch_due(runtime.db, now, limit=DISPATCH_LIMIT)
-        for dispatch in dispatches:
-            send(dispatch)
+        if dispatches:
+            send(dispatches)
         queued += len(dispatches)
         if len(dispatches) < DISPATCH_LIMIT:
             break
@@ -67,7 +69,7 @@ async def sweep_pass(runtime: Runtime, send: Callable[[Dispatch], None]) -> tupl
 
 
 async def run(
-    runtime: Runtime, send: Callable[[Dispatch], None], seconds: float = LOOP_SECONDS
+    runtime: Runtime, send: Callable[[Sequence[Dispatch]], None], seconds: float = LOOP_SECONDS
 ) -> None:
     interval = runtime.settings.sweep_interval
     ttl = timedelta(seconds=max(5.0, 3 * interval))

@@ -3,7 +3,7 @@
 Every status change is a flip row; the transaction that writes a flip also writes one
 notification row per selected channel (the outbox). Delivery is driven from the database:
 ``dispatch_due`` hands due rows to the queue, ``claim`` lets exactly one sender attempt a row,
-``record_result`` stores the outcome or schedules a retry. A lost queue message, a killed
+``record_results`` stores the outcomes or schedules retries. A lost queue message, a killed
 worker or a flushed Redis only delays a notification: its row comes due again.
 See docs/architecture.md ("Alerting").
 """
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     column,
     delete,
     exists,
@@ -341,21 +342,39 @@ def _due_notifications(db: Database, now: datetime, limit: int) -> Any:
 
 async def claim(db: Database, dispatch: Dispatch, now: datetime) -> bool:
     """Take the right to attempt this notification once; False if someone else has it."""
+    return bool(await claim_many(db, [dispatch], now))
+
+
+async def claim_many(db: Database, dispatches: Sequence[Dispatch], now: datetime) -> list[int]:
+    """Claim each notification whose attempt count is still the dispatched one (so duplicate
+    and stale queue messages claim nothing); returns the ids claimed."""
+    claimed: list[int] = []
     async with write_transaction(db) as conn:
-        changed = await conn.execute(
-            update(m.Notification)
-            .where(
-                m.Notification.id == dispatch.notification_id,
-                _PENDING,
-                m.Notification.attempts == dispatch.attempts,
+        for dispatch in dispatches:  # one short statement each, in one transaction
+            result = await conn.execute(
+                update(m.Notification)
+                .where(
+                    m.Notification.id == dispatch.notification_id,
+                    _PENDING,
+                    m.Notification.attempts == dispatch.attempts,
+                )
+                .values(attempts=m.Notification.attempts + 1, next_attempt_at=now + SEND_LEASE)
+                .returning(m.Notification.id)
             )
-            .values(attempts=m.Notification.attempts + 1, next_attempt_at=now + SEND_LEASE)
-        )
-        return bool(changed.rowcount == 1)
+            claimed += [row[0] for row in result]
+    return claimed
 
 
 def backoff(attempts: int) -> timedelta:
     return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    notification_id: int
+    error: str = ""
+    permanent: bool = False
+    duration: float | None = None
 
 
 async def record_result(
@@ -368,36 +387,72 @@ async def record_result(
     duration: float | None = None,
 ) -> datetime | None:
     """Store a delivery attempt's outcome; returns when it will be retried, if it will."""
-    retry_at: datetime | None = None
+    retries = await record_results(db, [Outcome(notification_id, error, permanent, duration)], now)
+    return retries.get(notification_id)
+
+
+async def record_results(
+    db: Database,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+) -> dict[int, datetime]:
+    """Store attempts' outcomes in one transaction; returns the retry time of each that will
+    be retried. Rows pruned or deleted meanwhile are skipped."""
+    by_id = {outcome.notification_id: outcome for outcome in outcomes}
+    retries: dict[int, datetime] = {}
     async with write_transaction(db) as conn:
-        row = (
+        rows = (
             await conn.execute(
                 select(
-                    m.Notification.attempts, m.Notification.channel_id, m.Notification.flip_id
-                ).where(m.Notification.id == notification_id)
+                    m.Notification.id,
+                    m.Notification.attempts,
+                    m.Notification.channel_id,
+                    m.Notification.flip_id,
+                ).where(m.Notification.id.in_(list(by_id)))
             )
-        ).first()
-        if row is None:  # pruned or deleted with its check meanwhile
-            return None
-        values: dict[str, Any] = {"error": error}
-        if not error:
-            values["sent_at"] = now
-        elif permanent or row.attempts >= MAX_ATTEMPTS:
-            values["failed_at"] = now
-        else:
-            retry_at = now + backoff(row.attempts)
-            values["next_attempt_at"] = retry_at
-        await conn.execute(
-            update(m.Notification).where(m.Notification.id == notification_id).values(**values)
-        )
-        await conn.execute(
-            update(m.Channel)
-            .where(m.Channel.id == row.channel_id)
-            .values(last_notify=now, last_error=error, last_notify_duration=duration)
-        )
-        if row.flip_id is not None and retry_at is None:
-            await _mark_processed(conn, [row.flip_id], now)
-    return retry_at
+        ).all()
+        sent, failed, retry, channels, done_flips = [], [], [], {}, []
+        for row in rows:
+            outcome = by_id[row.id]
+            if not outcome.error:
+                sent.append({"nid": row.id, "error": ""})
+            elif outcome.permanent or row.attempts >= MAX_ATTEMPTS:
+                failed.append({"nid": row.id, "error": outcome.error})
+            else:
+                retries[row.id] = now + backoff(row.attempts)
+                retry.append({"nid": row.id, "error": outcome.error, "at": retries[row.id]})
+            channels[row.channel_id] = {
+                "cid": row.channel_id,
+                "error": outcome.error,
+                "duration": outcome.duration,
+            }
+            if row.flip_id is not None and row.id not in retries:
+                done_flips.append(row.flip_id)
+        nid = m.Notification.id == bindparam("nid")
+        for params, extra in (
+            (sent, {"sent_at": now}),
+            (failed, {"failed_at": now}),
+            (retry, {"next_attempt_at": bindparam("at")}),
+        ):
+            if params:
+                await conn.execute(
+                    update(m.Notification).where(nid).values(error=bindparam("error"), **extra),
+                    params,
+                )
+        if channels:
+            await conn.execute(
+                update(m.Channel)
+                .where(m.Channel.id == bindparam("cid"))
+                .values(
+                    last_notify=now,
+                    last_error=bindparam("error"),
+                    last_notify_duration=bindparam("duration"),
+                ),
+                list(channels.values()),
+            )
+        if done_flips:
+            await _mark_processed(conn, done_flips, now)
+    return retries
 
 
 async def _mark_processed(

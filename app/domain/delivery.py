@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from app.config import Settings
 from app.db import models as m
@@ -62,45 +64,40 @@ def ping_info(ping: m.Ping | None) -> PingInfo | None:
     )
 
 
-async def load_event(
-    db: Database,
-    notification_id: int,
-    settings: Settings,
-    now: datetime,
-) -> tuple[Event, m.Channel] | None:
+async def load_events(
+    db: Database, notification_ids: Sequence[int], settings: Settings, now: datetime
+) -> dict[int, tuple[Event, m.Channel]]:
+    """Render the events of these notifications with one query (the last ping is the
+    check's newest, found by (check_id, n) = (id, n_pings))."""
+    if not notification_ids:
+        return {}
     async with db.sessionmaker() as session:
-        row = (
+        rows = (
             await session.execute(
-                select(m.Notification, m.Flip, m.Check, m.Project.name, m.Channel)
+                select(m.Notification, m.Flip, m.Check, m.Project.name, m.Channel, m.Ping)
                 .join(m.Flip, m.Flip.id == m.Notification.flip_id)
                 .join(m.Check, m.Check.id == m.Notification.check_id)
                 .join(m.Project, m.Project.id == m.Check.project_id)
                 .join(m.Channel, m.Channel.id == m.Notification.channel_id)
-                .where(m.Notification.id == notification_id)
+                .outerjoin(m.Ping, and_(m.Ping.check_id == m.Check.id, m.Ping.n == m.Check.n_pings))
+                .where(m.Notification.id.in_(list(notification_ids)))
             )
-        ).first()
-        if row is None:
-            return None
-        notification, flip, check, project_name, channel = row
-        last_ping = await session.scalar(
-            select(m.Ping)
-            .where(
-                m.Ping.check_id == check.id,
-                m.Ping.created <= max(flip.created, notification.created),
-            )
-            .order_by(m.Ping.n.desc())
-            .limit(1)
+        ).all()
+    events = {}
+    for notification, flip, check, project_name, channel, last_ping in rows:
+        events[notification.id] = (
+            Event(
+                status=notification.check_status,
+                reason=flip.reason,
+                created=flip.created,
+                check=check_info(check, project_name, settings, now),
+                last_ping=ping_info(last_ping),
+                notification_code=notification.code,
+                site_name=settings.site_name,
+            ),
+            channel,
         )
-    event = Event(
-        status=notification.check_status,
-        reason=flip.reason,
-        created=flip.created,
-        check=check_info(check, project_name, settings, now),
-        last_ping=ping_info(last_ping),
-        notification_code=notification.code,
-        site_name=settings.site_name,
-    )
-    return event, channel
+    return events
 
 
 async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> None:
@@ -115,36 +112,60 @@ async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> Non
     await integration.notify(event, config, ctx)
 
 
+SEND_CONCURRENCY = 20
+
+
 async def deliver(
     db: Database, dispatch: alerts.Dispatch, ctx: DeliveryContext, clock: Clock
 ) -> str:
     """Attempt one notification. Returns "sent", "retry", "failed" or "skipped"."""
+    outcomes = await deliver_many(db, [dispatch], ctx, clock)
+    return outcomes.get(dispatch.notification_id, "skipped")
+
+
+async def deliver_many(
+    db: Database, dispatches: Sequence[alerts.Dispatch], ctx: DeliveryContext, clock: Clock
+) -> dict[int, str]:
+    """Attempt a batch: one claim transaction, one load query, the vendor calls concurrently,
+    one transaction recording every outcome. Returns "sent" / "retry" / "failed" per id
+    claimed; ids another sender holds are left out."""
     now = clock()
-    if not await alerts.claim(db, dispatch, now):
-        return "skipped"
-    loaded = await load_event(db, dispatch.notification_id, ctx.settings, now)
-    if loaded is None:
-        return "skipped"
-    event, channel = loaded
-    started = time.monotonic()
-    error, permanent = "", False
-    try:
-        await send(event, channel.kind, channel.value, ctx)
-    except TransportError as failure:
-        error, permanent = failure.message, failure.permanent
-    duration = time.monotonic() - started
-    retry_at = await alerts.record_result(
-        db, dispatch.notification_id, clock(), error=error, permanent=permanent, duration=duration
-    )
-    log.info(
-        "notification %s via %s (%s) for %s %s: %s",
-        dispatch.notification_id,
-        channel.kind,
-        channel.code,
-        event.check.code,
-        event.status,
-        error or "sent",
-    )
-    if not error:
-        return "sent"
-    return "retry" if retry_at else "failed"
+    claimed = await alerts.claim_many(db, dispatches, now)
+    events = await load_events(db, claimed, ctx.settings, now)
+    limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def attempt(notification_id: int) -> alerts.Outcome:
+        event, channel = events[notification_id]
+        started = time.monotonic()
+        async with limit:
+            try:
+                await send(event, channel.kind, channel.value, ctx)
+            except TransportError as failure:
+                return alerts.Outcome(
+                    notification_id, failure.message, failure.permanent, time.monotonic() - started
+                )
+        return alerts.Outcome(notification_id, duration=time.monotonic() - started)
+
+    outcomes = await asyncio.gather(*(attempt(nid) for nid in claimed if nid in events))
+    retries = await alerts.record_results(db, outcomes, clock())
+    results = {}
+    for outcome in outcomes:
+        event, channel = events[outcome.notification_id]
+        state = (
+            "sent"
+            if not outcome.error
+            else "retry"
+            if outcome.notification_id in retries
+            else "failed"
+        )
+        results[outcome.notification_id] = state
+        log.info(
+            "notification %s via %s (%s) for %s %s: %s",
+            outcome.notification_id,
+            channel.kind,
+            channel.code,
+            event.check.code,
+            event.status,
+            outcome.error or "sent",
+        )
+    return results

@@ -183,3 +183,31 @@ async def test_the_webhook_says_which_check_and_what_happened(db, factory, clock
     assert body["code"] == str(check.code)
     assert body["json"]["name"] == "Nightly backup"
     assert body["json"]["status"] == "down"
+
+
+async def test_a_batch_is_claimed_sent_and_recorded_together(db, factory, clock, ctx, httpserver):
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    httpserver.expect_request("/busy").respond_with_data("busy", status=500)
+    project, _ = await factory.project()
+    for path in ("/ok", "/ok", "/busy"):
+        check = await up_check(factory)
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                m.Check.__table__.update()
+                .where(m.Check.id == check.id)
+                .values(project_id=project.id)
+            )
+        channel = await factory.channel(
+            project, value={"method_down": "POST", "url_down": httpserver.url_for(path)}
+        )
+        await factory.assign(check, channel)
+    await alerts.sweep_due_checks(db, clock.advance(121))
+    dispatches = await alerts.dispatch_due(db, clock())
+    results = await delivery.deliver_many(db, dispatches * 2, ctx, clock)  # duplicates too
+    assert sorted(results.values()) == ["retry", "sent", "sent"]
+    assert len(httpserver.log) == 3
+    async with db.engine.connect() as conn:
+        rows = (
+            await conn.execute(select(m.Notification.sent_at.is_not(None), m.Notification.error))
+        ).all()
+    assert sorted(rows) == [(False, "Received status code 500"), (True, ""), (True, "")]

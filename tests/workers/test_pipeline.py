@@ -64,7 +64,7 @@ async def test_a_flushed_queue_loses_no_alert(
     httpserver.expect_request("/hook").respond_with_data("ok")
     await late_check_with_webhook(factory, httpserver)
     dispatched = []
-    await sweeper.sweep_once(test_runtime, dispatched.append)  # dispatched into the void
+    await sweeper.sweep_once(test_runtime, dispatched.extend)  # dispatched into the void
     assert len(dispatched) == 1
     broker.flush_all()  # FLUSHALL between the flip and its delivery
     clock.advance(61)
