@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -235,3 +236,18 @@ async def test_it_hands_the_view_the_parsed_body(helper_client, factory):
     r = await helper_client.post("/api/v3/whoami/", json=payload)
     assert r.status_code == 200, r.text
     assert r.json() == {"body": payload, "readonly": False}
+
+
+async def test_a_key_with_unprintable_characters_is_a_wrong_key(client):
+    for key in ("hcw_" + "\x00" * 28, "hcw_" + "\ud800" * 28, "hcw_" + "é" * 28):
+        response = await client.post("/api/v3/channels/", content=json.dumps({"api_key": key}))
+        assert (response.status_code, response.json()) == (401, {"error": "wrong api key"})
+
+
+async def test_deeply_nested_json_is_a_body_that_does_not_parse(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = await client.post("/api/v3/channels/", content=body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "could not parse request body"},
+    )

@@ -81,7 +81,7 @@ async def json_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
     if raw:
         try:
             parsed = json.loads(raw.decode())
-        except ValueError:  # UnicodeDecodeError is a ValueError too
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
             raise ApiError(400, "could not parse request body") from None
         if not isinstance(parsed, dict):
             raise ApiError(400, "json validation error: value is not an object")
@@ -103,6 +103,8 @@ async def authenticate(request: Request[Any, Any, Any], *, write: bool) -> ApiAu
         key = str(body.get("api_key", ""))
     if len(key) != API_KEY_LENGTH:
         raise ApiError(401, "missing api key")
+    if not key.isascii() or not key.isprintable():
+        raise ApiError(401, "wrong api key")  # no key we issue looks like this
     state = AppState.of(request)
     auth = await _project_for_key(state, key, write=write)
     if auth is None:
