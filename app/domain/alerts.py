@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import models as m
 from app.db.engine import Database, write_transaction
 from app.domain import status as status_rules
+from app.domain.checks import TIMING_COLUMNS
 
 SEND_LEASE = timedelta(seconds=90)  # longer than an HTTP call's 30 s timeout, with margin
 QUEUE_LEASE = timedelta(seconds=60)  # a dispatched row comes back if no worker claimed it
@@ -58,14 +59,7 @@ MAX_BATCHES = 40  # one sweep call handles at most 20,000 due checks, then yield
 
 _SWEEP_COLUMNS = (
     m.Check.id,
-    m.Check.kind,
-    m.Check.timeout,
-    m.Check.grace,
-    m.Check.schedule,
-    m.Check.tz,
-    m.Check.status,
-    m.Check.last_ping,
-    m.Check.last_start,
+    *TIMING_COLUMNS,
     m.Check.n_pings,
     m.Project.nag_period,
 )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import load_only
 
 from app.db import models as m
 from app.db.engine import Database
+from app.domain.checks import TIMING_COLUMNS
 from app.domain.status import displayed_status
 
 FORMATS = ("svg", "json", "shields")
@@ -207,14 +208,7 @@ def svg(label: str, status: str) -> str:
 _STATUS_COLUMNS = (
     m.Check.name,
     m.Check.tags,
-    m.Check.kind,
-    m.Check.timeout,
-    m.Check.grace,
-    m.Check.schedule,
-    m.Check.tz,
-    m.Check.status,
-    m.Check.last_ping,
-    m.Check.last_start,
+    *TIMING_COLUMNS,
     m.Check.badge_key,
 )
 

@@ -61,6 +61,19 @@ DEFAULTS: dict[str, Any] = {
 # --- the check's JSON ----------------------------------------------------------------------------
 
 
+# What app.domain.status needs to evaluate a check: load these to call its functions.
+TIMING_COLUMNS = (
+    m.Check.kind,
+    m.Check.timeout,
+    m.Check.grace,
+    m.Check.schedule,
+    m.Check.tz,
+    m.Check.status,
+    m.Check.last_ping,
+    m.Check.last_start,
+)
+
+
 def unique_key(code: Any) -> str:
     """sha1 of the first 16 hex digits of the uuid: a stable id that reveals no ping URL."""
     return hashlib.sha1(code.hex[:16].encode(), usedforsecurity=False).hexdigest()

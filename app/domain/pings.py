@@ -24,6 +24,7 @@ from app.db import models as m
 from app.db.engine import Database
 from app.domain import alerts
 from app.domain import status as status_rules
+from app.domain.checks import TIMING_COLUMNS
 
 SUCCESS, START, FAIL, LOG, IGNORED = "success", "start", "fail", "log", "ign"
 URL_ACTIONS = (START, FAIL, LOG)
@@ -473,6 +474,38 @@ async def _provisioning_project(
     return int(project_id)
 
 
+async def provision_check(
+    conn: AsyncConnection, project_id: int, *, name: str, slug: str, now: datetime
+) -> int:
+    """A check created on first sight (``?create=1``, a seed system's new name): defaults,
+    and every channel of the project assigned. Returns its id."""
+    check_id: int = (
+        await conn.execute(
+            insert(m.Check)
+            .values(
+                code=uuid.uuid4(),
+                badge_key=uuid.uuid4(),
+                project_id=project_id,
+                name=name,
+                slug=slug,
+                created=now,
+            )
+            .returning(m.Check.id)
+        )
+    ).scalar_one()
+    channel_ids = (
+        (await conn.execute(select(m.Channel.id).where(m.Channel.project_id == project_id)))
+        .scalars()
+        .all()
+    )
+    if channel_ids:
+        await conn.execute(
+            insert(m.check_channels),
+            [{"check_id": check_id, "channel_id": cid} for cid in channel_ids],
+        )
+    return check_id
+
+
 async def create_check_for_slug(db: Database, ping_key: str, slug: str, now: datetime) -> str:
     """Auto-provision (``?create=1``): name = slug, every channel of the project assigned.
 
@@ -503,30 +536,7 @@ async def _create_check_for_slug(
     ).first()
     if exists is not None:
         return _EXISTS
-    check_id = (
-        await conn.execute(
-            insert(m.Check)
-            .values(
-                code=uuid.uuid4(),
-                badge_key=uuid.uuid4(),
-                project_id=project_id,
-                name=slug,
-                slug=slug,
-                created=now,
-            )
-            .returning(m.Check.id)
-        )
-    ).scalar_one()
-    channel_ids = (
-        (await conn.execute(select(m.Channel.id).where(m.Channel.project_id == project_id)))
-        .scalars()
-        .all()
-    )
-    if channel_ids:
-        await conn.execute(
-            insert(m.check_channels),
-            [{"check_id": check_id, "channel_id": cid} for cid in channel_ids],
-        )
+    await provision_check(conn, project_id, name=slug, slug=slug, now=now)
     return _CREATED
 
 
@@ -534,14 +544,7 @@ async def _create_check_for_slug(
 
 _STATE_COLUMNS = (
     m.Check.id,
-    m.Check.kind,
-    m.Check.timeout,
-    m.Check.grace,
-    m.Check.schedule,
-    m.Check.tz,
-    m.Check.status,
-    m.Check.last_ping,
-    m.Check.last_start,
+    *TIMING_COLUMNS,
     m.Check.last_start_rid,
     m.Check.last_duration,
     m.Check.n_pings,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import models as m
@@ -242,30 +242,7 @@ async def _ensure_below_limit(
 async def _create_check(
     conn: AsyncConnection, project_id: int, result: HealthResult, now: datetime
 ) -> None:
-    check_id = (
-        await conn.execute(
-            insert(m.Check)
-            .values(
-                code=uuid.uuid4(),
-                badge_key=uuid.uuid4(),
-                project_id=project_id,
-                name=result.name,
-                slug=result.slug,
-                created=now,
-            )
-            .returning(m.Check.id)
-        )
-    ).scalar_one()
-    channel_ids = (
-        (await conn.execute(select(m.Channel.id).where(m.Channel.project_id == project_id)))
-        .scalars()
-        .all()
-    )
-    if channel_ids:
-        await conn.execute(
-            insert(m.check_channels),
-            [{"check_id": check_id, "channel_id": channel_id} for channel_id in channel_ids],
-        )
+    await pings.provision_check(conn, project_id, name=result.name, slug=result.slug, now=now)
 
 
 # --- Heartbeat Central ------------------------------------------------------------------------

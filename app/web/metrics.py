@@ -26,7 +26,7 @@ from sqlalchemy.orm import load_only
 from app.db import models as m
 from app.domain import alerts, keys
 from app.domain.badges import tags_list
-from app.domain.checks import unique_key
+from app.domain.checks import TIMING_COLUMNS, unique_key
 from app.domain.status import displayed_status
 from app.web.api.auth import API_KEY_LENGTH, API_VERSIONS
 from app.web.state import AppState
@@ -152,21 +152,7 @@ async def _check_samples(state: AppState, project_id: int, now: datetime) -> lis
         select(m.Check)
         .where(m.Check.project_id == project_id)
         .order_by(m.Check.id)
-        .options(
-            load_only(
-                m.Check.code,
-                m.Check.name,
-                m.Check.tags,
-                m.Check.kind,
-                m.Check.timeout,
-                m.Check.grace,
-                m.Check.schedule,
-                m.Check.tz,
-                m.Check.status,
-                m.Check.last_ping,
-                m.Check.last_start,
-            )
-        )
+        .options(load_only(m.Check.code, m.Check.name, m.Check.tags, *TIMING_COLUMNS))
     )
     async with state.db.sessionmaker() as session:
         checks = (await session.scalars(query)).all()
