@@ -40,55 +40,53 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
-import json
 import os
-import platform
 import secrets
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-DEFAULT_PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py
+
+from _common import (
+    CLK_TCK,
+    DEFAULT_PG_SERVER,
+    BenchError,
+    JsonDict,
+    Service,
+    free_port,
+    log,
+    machine_info,
+    machine_ticks,
+    percentile,
+    process_ticks,
+    provision,
+    raise_interrupt,
+    require_loopback,
+    run_and_print,
+    service_env,
+    throwaway_pg_database,
+)
+
 DEFAULT_PG_DATABASE = "cronbeat_bench_alerts"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
-BIN = Path(sys.executable).parent
-CRONBEAT = str(BIN / "cronbeat") if (BIN / "cronbeat").exists() else shutil.which("cronbeat")
 TIMEOUT_S = 60  # the checks' timeout and grace: alert_after = last_ping + 120 s
 GRACE_S = 60
 IDLE_AHEAD = timedelta(days=7)  # idle checks' last_ping: far enough that they never come due
 INSERT_CHUNK = 5000
 OWNER = "bench-alerts@example.org"
-JsonDict = dict[str, Any]
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    """Something the run cannot go on without; the message says what."""
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _percentile(ordered: Sequence[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def distribution(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> JsonDict:
@@ -98,8 +96,8 @@ def distribution(values: Sequence[float], scale: float = 1.0, digits: int = 3) -
         return {"n": 0}
     return {
         "n": len(ordered),
-        "p50": round(_percentile(ordered, 0.50), digits),
-        "p99": round(_percentile(ordered, 0.99), digits),
+        "p50": round(percentile(ordered, 0.50), digits),
+        "p99": round(percentile(ordered, 0.99), digits),
         "max": round(ordered[-1], digits),
         "min": round(ordered[0], digits),
     }
@@ -204,147 +202,9 @@ class Receiver:
             self._thread.join(timeout=5.0)
 
 
-# --- the services under test ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def require_loopback(url: str, what: str) -> None:
-    host = urllib.parse.urlsplit(url.replace("+asyncpg", "")).hostname or ""
-    try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
-    except OSError as error:
-        raise BenchError(f"{what}: cannot resolve {host!r}: {error}") from None
-    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise BenchError(f"{what} must be a loopback address (this benchmark stays local): {url}")
-
-
-def cronbeat(env: dict[str, str], *args: str) -> str:
-    if CRONBEAT is None:
-        raise BenchError("the `cronbeat` command is not installed (pip install -e .)")
-    done = subprocess.run(
-        [CRONBEAT, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if done.returncode != 0:
-        raise BenchError(f"cronbeat {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return done.stdout
-
-
-class Service:
-    """A `cronbeat …` subprocess in its own process group, ended (group and all) by stop()."""
-
-    def __init__(
-        self,
-        name: str,
-        args: Sequence[str],
-        env: dict[str, str],
-        workdir: Path,
-        keep_as: Path | None = None,
-    ) -> None:
-        self.name = name
-        self.log_path = workdir / f"{name}.log"
-        self.keep_as = keep_as
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [CRONBEAT or "cronbeat", *args],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.pgid = self.process.pid  # a session leader's group id is its pid
-        self._stopped = False
-
-    def log_tail(self, chars: int = 3000) -> str:
-        with contextlib.suppress(ValueError):
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            raise BenchError(
-                f"cronbeat {self.name} exited ({self.process.returncode}):\n{self.log_tail()}"
-            )
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pgid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10.0)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.pgid, signal.SIGKILL)
-                self.process.wait(timeout=5.0)
-        # Children left behind by a killed supervisor share its group: end them too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGKILL)
-        self._log.close()
-        if self.keep_as is not None:
-            self.keep_as.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.log_path, self.keep_as)
-
-
-def wait_http_ready(service: Service, port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        service.check_alive()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise BenchError(f"cronbeat {service.name} did not answer /health in {timeout:g} s")
-
-
 # --- CPU accounting (Linux /proc; figures are cores busy over a scenario) -------------------------
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _machine_ticks() -> tuple[int, int]:
-    """(busy, all) jiffies of the whole machine, from /proc/stat."""
-    with open("/proc/stat") as f:
-        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
-    busy = user + nice + system + irq + softirq
-    return busy, busy + idle + iowait + steal
-
-
-def _process_ticks(groups: dict[int, str]) -> dict[int, tuple[str, int]]:
-    """pid -> (who, utime+stime): our services by process group, PostgreSQL, Redis, us."""
-    found: dict[int, tuple[str, int]] = {}
-    me = os.getpid()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        rest = raw[raw.rindex(")") + 2 :].split()
-        ticks = int(rest[11]) + int(rest[12])
-        pid, pgid = int(entry.name), int(rest[2])
-        if pgid in groups:
-            found[pid] = (groups[pgid], ticks)
-        elif pid == me:
-            found[pid] = ("bench (receiver)", ticks)
-        elif comm.startswith("postgres"):
-            found[pid] = ("postgres", ticks)
-        elif comm.startswith("redis-server"):
-            found[pid] = ("redis-server", ticks)
-    return found
+ME = "bench (receiver)"  # this process, in cpu_cores
 
 
 class CpuWindow:
@@ -352,18 +212,18 @@ class CpuWindow:
 
     def __init__(self, services: Sequence[Service]) -> None:
         self.groups = {s.pgid: s.name for s in services}
-        self._start: tuple[float, tuple[int, int], dict[int, tuple[str, int]]] | None = None
+        self._start: tuple[float, tuple[int, int, int], dict[int, tuple[str, int]]] | None = None
 
     def start(self) -> None:
-        self._start = (time.monotonic(), _machine_ticks(), _process_ticks(self.groups))
+        self._start = (time.monotonic(), machine_ticks(), process_ticks(self.groups, ME))
 
     def stop(self) -> JsonDict:
         assert self._start is not None
         at, machine, procs = self._start
         wall = max(1e-9, time.monotonic() - at)
-        busy, total = (b - a for a, b in zip(machine, _machine_ticks(), strict=True))
+        busy, _steal, total = (b - a for a, b in zip(machine, machine_ticks(), strict=True))
         by_who: dict[str, int] = {}
-        for pid, (who, ticks) in _process_ticks(self.groups).items():
+        for pid, (who, ticks) in process_ticks(self.groups, ME).items():
             by_who[who] = by_who.get(who, 0) + ticks - procs.get(pid, (who, 0))[1]
         out = {"wall_s": round(wall, 1)}
         out["machine_busy"] = round((os.cpu_count() or 1) * busy / max(1, total), 2)
@@ -378,42 +238,6 @@ class CpuWindow:
 
 
 # --- PostgreSQL and Redis -------------------------------------------------------------------------
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def _with_database(server_url: str, database: str) -> str:
-    parts = urllib.parse.urlsplit(_asyncpg_dsn(server_url))
-    return urllib.parse.urlunsplit(parts._replace(path="/" + database))
-
-
-def _pg_run(dsn: str, *statements: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    async def main() -> None:
-        conn = await asyncpg.connect(_asyncpg_dsn(dsn), timeout=10)
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(main())
-
-
-@contextlib.contextmanager
-def throwaway_pg_database(server_url: str, name: str) -> Iterator[str]:
-    admin = _with_database(server_url, "postgres")
-    quoted = '"' + name.replace('"', '""') + '"'
-    _pg_run(admin, f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", f"CREATE DATABASE {quoted}")
-    log(f"created PostgreSQL database {name}")
-    try:
-        yield _with_database(server_url, name)
-    finally:
-        _pg_run(admin, f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
-        log(f"dropped PostgreSQL database {name}")
 
 
 @contextlib.contextmanager
@@ -994,13 +818,10 @@ async def run_scenarios(
 
 def bench_mode(args: argparse.Namespace, mode: str, stack: contextlib.ExitStack) -> JsonDict:
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cronbeat-alerts-")))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("WEB_CONCURRENCY", "PORT", "HOST", "REDIS_URL", "DATABASE_URL", "SMTPD_PORT")
-    }
-    env.update(
-        SECRET_KEY=secrets.token_hex(16),
+    env = service_env(
+        "REDIS_URL",
+        "DATABASE_URL",
+        "SMTPD_PORT",
         SWEEP_INTERVAL=str(args.sweep_interval),
         INTEGRATIONS_ALLOW_PRIVATE_IPS="true",
         PYTHONUNBUFFERED="1",
@@ -1015,11 +836,7 @@ def bench_mode(args: argparse.Namespace, mode: str, stack: contextlib.ExitStack)
     env["DATABASE_URL"] = database_url
 
     log(f"{mode}: migrating {database_url}")
-    cronbeat(env, "db", "upgrade")
-    cronbeat(env, "users", "create", OWNER, "--password", secrets.token_hex(8))
-    project = json.loads(
-        cronbeat(env, "projects", "create", "--owner", OWNER, "--name", "bench", "--json")
-    )
+    project = provision(env, OWNER, "--password", secrets.token_hex(8))
     receiver = Receiver()
     receiver.start()
     stack.callback(receiver.stop)
@@ -1053,7 +870,7 @@ def bench_mode(args: argparse.Namespace, mode: str, stack: contextlib.ExitStack)
         )
         start("scheduler", "scheduler")
     try:
-        wait_http_ready(web, port)
+        web.wait_http_ready(port)
         ready_s = time.monotonic() - began
         out: JsonDict = {
             "database": "sqlite" if mode == "embedded" else "postgresql",
@@ -1112,21 +929,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # clean up on `kill` as on Ctrl-C
+    signal.signal(signal.SIGTERM, raise_interrupt)  # clean up on `kill` as on Ctrl-C
     began = time.monotonic()
     modes = ("embedded", "redis") if args.mode == "both" else (args.mode,)
     document: JsonDict = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine_info(),
         "settings": {
             "modes": list(modes),
             "checks": args.checks,
@@ -1141,19 +950,13 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": {},
     }
-    try:
+
+    def run() -> None:
         for mode in modes:
             with contextlib.ExitStack() as stack:
                 document["results"][mode] = bench_mode(args, mode, stack)
-    except BenchError as error:
-        log(f"error: {error}")
-        return 1
-    except KeyboardInterrupt:
-        log("interrupted; subprocesses and databases were cleaned up")
-        return 130
-    document["settings"]["elapsed_s"] = round(time.monotonic() - began, 1)
-    print(json.dumps(document, indent=2))
-    return 0
+
+    return run_and_print(document, began, run, "subprocesses and databases")
 
 
 if __name__ == "__main__":

@@ -19,17 +19,10 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
-import json
 import multiprocessing
 import os
-import platform
-import secrets
-import shutil
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,25 +37,35 @@ from datetime import UTC, datetime
 from importlib.util import find_spec
 from multiprocessing.connection import Connection
 from pathlib import Path
-from types import FrameType
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py
+
+from _common import (
+    CLK_TCK,
+    DEFAULT_PG_SERVER,
+    BenchError,
+    JsonDict,
+    Service,
+    asyncpg_dsn,
+    free_port,
+    log,
+    machine_info,
+    machine_ticks,
+    percentile,
+    pg_run,
+    process_ticks,
+    provision,
+    raise_interrupt,
+    require_loopback,
+    run_and_print,
+    service_env,
+    throwaway_pg_database,
+)
 
 USER_AGENT = "cronbeat-bench/1"
 N_CHECKS = 1000
 BODY_1KB = (b"cronbeat bench body " * 52)[:1024]
-DEFAULT_PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-BIN = Path(sys.executable).parent
-CRONBEAT = str(BIN / "cronbeat") if (BIN / "cronbeat").exists() else shutil.which("cronbeat")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-JsonDict = dict[str, Any]
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    """Something the run cannot go on without; the message says what."""
 
 
 # --- what a client process is asked to do, and what it answers ----------------------------------
@@ -335,35 +338,6 @@ def _client_process(spec: LoadSpec, pipe: Connection) -> None:
 # --- CPU accounting (Linux /proc; all figures are "cores busy" over the window) -----------------
 
 
-def _machine_ticks() -> tuple[int, int, int]:
-    """(busy, steal, all) jiffies of the whole machine, from /proc/stat."""
-    with open("/proc/stat") as f:
-        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
-    busy = user + nice + system + irq + softirq
-    return busy, steal, busy + steal + idle + iowait
-
-
-def _process_ticks(web_pgid: int | None) -> dict[int, tuple[str, int]]:
-    """pid -> ("web" | "postgres", utime+stime) for the web server's group and PostgreSQL."""
-    found: dict[int, tuple[str, int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        rest = raw[raw.rindex(")") + 2 :].split()
-        ticks = int(rest[11]) + int(rest[12])
-        if web_pgid is not None and int(rest[2]) == web_pgid:
-            found[int(entry.name)] = ("web", ticks)
-        elif comm.startswith("postgres"):
-            found[int(entry.name)] = ("postgres", ticks)
-    return found
-
-
 @dataclass
 class CpuMark:
     at: float
@@ -376,12 +350,11 @@ class CpuSampler:
 
     def __init__(self, web_pgid: int | None) -> None:
         self.web_pgid = web_pgid
+        self.groups = {} if web_pgid is None else {web_pgid: "web"}
         self.marks: list[CpuMark] = []
 
     def mark(self) -> None:
-        self.marks.append(
-            CpuMark(time.monotonic(), _machine_ticks(), _process_ticks(self.web_pgid))
-        )
+        self.marks.append(CpuMark(time.monotonic(), machine_ticks(), process_ticks(self.groups)))
 
     def report(self, client_cpu_s: float) -> JsonDict:
         first, last = self.marks[-2:]
@@ -407,10 +380,6 @@ class CpuSampler:
 
 
 # --- running a load -----------------------------------------------------------------------------
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def run_load(
@@ -472,8 +441,8 @@ def run_load(
         rate: round(ok / base.duration, 1),
         "ok": ok,
         "errors": errors,
-        "p50_ms": round(_percentile(latencies, 0.50), 2),
-        "p99_ms": round(_percentile(latencies, 0.99), 2),
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(latencies[-1], 2) if latencies else 0.0,
         "mean_ms": round(sum(latencies) / len(latencies), 2) if latencies else 0.0,
         "cpu_cores": sampler.report(sum(r.cpu_s for r in results)),
@@ -498,129 +467,6 @@ def run_load(
 # --- the server under test and its database -----------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def require_loopback(url: str, what: str) -> None:
-    if url.startswith("sqlite"):
-        return  # a file
-    host = urllib.parse.urlsplit(url.replace("+asyncpg", "")).hostname or ""
-    try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
-    except OSError as error:
-        raise BenchError(f"{what}: cannot resolve {host!r}: {error}") from None
-    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise BenchError(f"{what} must be a loopback address (this benchmark stays local): {url}")
-
-
-def cronbeat(env: dict[str, str], *args: str) -> str:
-    if CRONBEAT is None:
-        raise BenchError("the `cronbeat` command is not installed (pip install -e .)")
-    done = subprocess.run(
-        [CRONBEAT, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if done.returncode != 0:
-        raise BenchError(f"cronbeat {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return done.stdout
-
-
-class WebServer:
-    """`cronbeat web` in its own process group, ended (group and all) on exit."""
-
-    def __init__(self, env: dict[str, str], port: int, workers: int, log_path: Path) -> None:
-        self.port = port
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                *(CRONBEAT or "cronbeat", "web", "--host", "127.0.0.1", "--port", str(port)),
-                *("--workers", str(workers)),
-            ],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pgid(self) -> int:
-        return self.process.pid  # a session leader's group id is its pid
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"cronbeat web exited:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as s:
-                    s.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-                    if s.recv(64).startswith(b"HTTP/1.1 200"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise BenchError(
-            f"cronbeat web did not answer /health in {timeout:g} s:\n{self.log_tail()}"
-        )
-
-    def log_tail(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pgid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10.0)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.pgid, signal.SIGKILL)
-                self.process.wait(timeout=5.0)
-        # Workers left behind by a killed supervisor share its group: end them too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGKILL)
-        self._log.close()
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def _with_database(server_url: str, database: str) -> str:
-    parts = urllib.parse.urlsplit(_asyncpg_dsn(server_url))
-    return urllib.parse.urlunsplit(parts._replace(path="/" + database))
-
-
-def _pg_run(dsn: str, *statements: str) -> list[Any]:
-    import asyncpg
-
-    async def main() -> list[Any]:
-        conn = await asyncpg.connect(_asyncpg_dsn(dsn), timeout=10)
-        try:
-            return [await conn.fetch(s) for s in statements]
-        finally:
-            await conn.close()
-
-    return asyncio.run(main())
-
-
-@contextlib.contextmanager
-def throwaway_pg_database(server_url: str, name: str) -> Iterator[str]:
-    admin = _with_database(server_url, "postgres")
-    quoted = '"' + name.replace('"', '""') + '"'
-    _pg_run(admin, f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", f"CREATE DATABASE {quoted}")
-    log(f"created PostgreSQL database {name}")
-    try:
-        yield _with_database(server_url, name)
-    finally:
-        _pg_run(admin, f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
-        log(f"dropped PostgreSQL database {name}")
-
-
 def check_code(database_url: str, slug: str) -> str:
     """The uuid of the check with ``slug`` (the ping API has no way to tell it)."""
     if database_url.startswith("sqlite"):
@@ -628,7 +474,7 @@ def check_code(database_url: str, slug: str) -> str:
         with contextlib.closing(sqlite3.connect(path)) as db:
             row = db.execute("SELECT code FROM checks WHERE slug = ?", (slug,)).fetchone()
         return str(uuid.UUID(str(row[0])))
-    [rows] = _pg_run(
+    [rows] = pg_run(
         database_url, f"SELECT code FROM checks WHERE slug = '{slug}' ORDER BY id LIMIT 1"
     )
     return str(rows[0]["code"])
@@ -728,15 +574,13 @@ def scenarios(
 
 def pg_sessions(dsn: str) -> int:
     """Sessions ever opened to the database (PostgreSQL 14+; reported with ~1 s of lag)."""
-    [rows] = _pg_run(
-        dsn, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
-    )
+    [rows] = pg_run(dsn, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
     return int(rows[0]["sessions"] or 0)
 
 
 def pg_table_stats(dsn: str) -> JsonDict:
     """How the pings updated `checks`: HOT updates avoid touching its five indexes."""
-    [rows] = _pg_run(
+    [rows] = pg_run(
         dsn,
         "SELECT n_tup_upd, n_tup_hot_upd, n_dead_tup, pg_relation_size('checks') AS heap,"
         " pg_indexes_size('checks') AS indexes FROM pg_stat_user_tables WHERE relname = 'checks'",
@@ -771,12 +615,20 @@ def ceiling(args: argparse.Namespace, database_url: str, code: str) -> JsonDict:
         procs=args.ceiling_procs,
         warmup=args.warmup,
         duration=args.duration,
-        dsn=_asyncpg_dsn(database_url),
+        dsn=asyncpg_dsn(database_url),
         sql=compiled.string,
         param_names=positions,
         params=params,
     )
     return run_load(spec, args.ceiling_procs, None, "postgres ceiling", "statements_per_s")
+
+
+def add_ceiling(out: JsonDict, args: argparse.Namespace, database_url: str, code: str) -> None:
+    """The ceiling into ``out``, and how close one_check came to it."""
+    out["ceiling"] = ceiling(args, database_url, code)
+    ours = out.get("one_check", {}).get("pings_per_s")
+    if ours is not None and out["ceiling"]["statements_per_s"]:
+        out["ratio_to_ceiling"] = round(ours / out["ceiling"]["statements_per_s"], 3)
 
 
 # --- one database, start to end -----------------------------------------------------------------
@@ -806,28 +658,14 @@ def create_database(
         require_loopback(args.pg_server, "--pg-server")
         url = stack.enter_context(throwaway_pg_database(args.pg_server, args.pg_database))
         workers = args.pg_workers
-    env = {k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "PORT", "HOST")}
-    env.update(DATABASE_URL=url, SECRET_KEY=secrets.token_hex(16))
+    env = service_env(DATABASE_URL=url)
     return LocalDatabase(kind, url, env, workdir, workers)
 
 
-def provision(db: LocalDatabase) -> None:
+def provision_database(db: LocalDatabase) -> None:
     """Schema, user and project through the CLI (each call pays the app's ~2 s import)."""
     log(f"{db.kind}: migrating {db.url}, creating a user and a project")
-    cronbeat(db.env, "db", "upgrade")
-    cronbeat(db.env, "users", "create", "bench@example.org")  # no password: no argon2 wait
-    db.project = json.loads(
-        cronbeat(
-            db.env,
-            "projects",
-            "create",
-            "--owner",
-            "bench@example.org",
-            "--name",
-            "bench",
-            "--json",
-        )
-    )
+    db.project = provision(db.env, "bench@example.org")  # no password: no argon2 wait
 
 
 def bench_local(
@@ -836,9 +674,14 @@ def bench_local(
     db_kind, database_url, workers, env, project = db.kind, db.url, db.workers, db.env, db.project
     port = free_port()
     log(f"{db_kind}: starting cronbeat web on 127.0.0.1:{port} with {workers} worker(s)")
-    server = WebServer(env, port, workers, db.workdir / "web.log")
+    server = Service(
+        "web",
+        ("web", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+        env,
+        db.workdir,
+    )
     stack.callback(server.stop)
-    server.wait_ready()
+    server.wait_http_ready(port, timeout=30.0, tail=True)
     base_url = f"http://127.0.0.1:{port}"
     setup = create_checks(
         base_url, project["ping_key"], expect_new=True, concurrency=1 if db_kind == "sqlite" else 16
@@ -854,10 +697,7 @@ def bench_local(
         time.sleep(0.5)  # the statistics collector lags a little
         out["checks_table"] = pg_table_stats(pg_url)
     if db_kind == "postgres" and not args.no_ceiling:
-        out["ceiling"] = ceiling(args, database_url, code)
-        ours = out.get("one_check", {}).get("pings_per_s")
-        if ours is not None and out["ceiling"]["statements_per_s"]:
-            out["ratio_to_ceiling"] = round(ours / out["ceiling"]["statements_per_s"], 3)
+        add_ceiling(out, args, database_url, code)
     return out
 
 
@@ -878,10 +718,7 @@ def bench_remote(args: argparse.Namespace) -> JsonDict:
     )
     pg = bool(args.database_url) and not args.database_url.startswith("sqlite")
     if pg and code is not None and not args.no_ceiling:
-        out["ceiling"] = ceiling(args, args.database_url, code)
-        ours = out.get("one_check", {}).get("pings_per_s")
-        if ours is not None and out["ceiling"]["statements_per_s"]:
-            out["ratio_to_ceiling"] = round(ours / out["ceiling"]["statements_per_s"], 3)
+        add_ceiling(out, args, args.database_url, code)
     return out
 
 
@@ -949,14 +786,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def busy_cores(seconds: float = 1.0) -> float:
     """Cores busy on the machine right now: a benchmark on a busy machine measures noise."""
-    busy0, _steal0, all0 = _machine_ticks()
+    busy0, _steal0, all0 = machine_ticks()
     time.sleep(seconds)
-    busy1, _steal1, all1 = _machine_ticks()
+    busy1, _steal1, all1 = machine_ticks()
     return round((os.cpu_count() or 1) * (busy1 - busy0) / max(1, all1 - all0), 2)
-
-
-def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -964,16 +797,11 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C and `kill` both unwind through the cleanup. Our own SIGINT handler also keeps
     # asyncio.run() from installing its own, which only cancels the running task (and an
     # absorbed cancellation would let the run go on).
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
     began = time.monotonic()
     document: JsonDict = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "busy_cores_before": busy_cores(),
-        },
+        "machine": {**machine_info(), "busy_cores_before": busy_cores()},
         "settings": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,
@@ -996,31 +824,25 @@ def main(argv: list[str] | None = None) -> int:
             f"warning: {document['machine']['busy_cores_before']} cores were already busy "
             "before the run; the figures will be noisy (each scenario reports cpu_cores.other)"
         )
-    try:
+
+    def run() -> None:
         if args.url:
             key = args.db if args.db != "both" else "target"
             document["settings"]["url"] = args.url
             document["results"][key] = bench_remote(args)
-        else:
-            kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
-            with contextlib.ExitStack() as stack:
-                databases = [create_database(args, kind, stack) for kind in kinds]
-                # The CLI calls are mostly Python start-up: provision both databases at once.
-                with ThreadPoolExecutor(len(databases)) as pool:
-                    for _ in pool.map(provision, databases):
-                        pass
-                for db in databases:
-                    with contextlib.ExitStack() as server_stack:
-                        document["results"][db.kind] = bench_local(args, db, server_stack)
-    except BenchError as error:
-        log(f"error: {error}")
-        return 1
-    except KeyboardInterrupt:
-        log("interrupted; subprocesses and the database were cleaned up")
-        return 130
-    document["settings"]["elapsed_s"] = round(time.monotonic() - began, 1)
-    print(json.dumps(document, indent=2))
-    return 0
+            return
+        kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+        with contextlib.ExitStack() as stack:
+            databases = [create_database(args, kind, stack) for kind in kinds]
+            # The CLI calls are mostly Python start-up: provision both databases at once.
+            with ThreadPoolExecutor(len(databases)) as pool:
+                for _ in pool.map(provision_database, databases):
+                    pass
+            for db in databases:
+                with contextlib.ExitStack() as server_stack:
+                    document["results"][db.kind] = bench_local(args, db, server_stack)
+
+    return run_and_print(document, began, run, "subprocesses and the database")
 
 
 if __name__ == "__main__":
