@@ -203,32 +203,6 @@ async def test_other_errors_may_be_retried(
     assert info.value.permanent is False
 
 
-async def test_it_refuses_private_addresses(httpserver: HTTPServer, ctx: DeliveryContext) -> None:
-    guarded = DeliveryContext(
-        settings=replace(ctx.settings, integrations_allow_private_ips=False), http=ctx.http
-    )
-
-    with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(f"http://127.0.0.1:{httpserver.port}{HOOK}"), guarded)
-
-    assert info.value.message == "Connections to private IP addresses are not allowed"
-    assert info.value.permanent is True
-    assert httpserver.log == []
-
-
-async def test_it_fails_permanently_when_discord_is_disabled(
-    httpserver: HTTPServer, ctx: DeliveryContext
-) -> None:
-    disabled = DeliveryContext(settings=replace(ctx.settings, discord_enabled=False), http=ctx.http)
-
-    with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(httpserver.url_for(HOOK)), disabled)
-
-    assert info.value.message == "Discord notifications are not enabled."
-    assert info.value.permanent is True
-    assert httpserver.log == []
-
-
 def test_it_delivers_both_directions() -> None:
     assert directions(config("https://discord.com/api/webhooks/1/t")) == (True, True)
 
