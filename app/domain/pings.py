@@ -387,8 +387,12 @@ async def record_slug_ping(
     now: datetime,
     *,
     create: bool = False,
+    _retried: bool = False,
 ) -> PingResult:
-    """Record a ping by ping key + slug; with ``create`` a missing check is created first."""
+    """Record a ping by ping key + slug; with ``create`` a missing check is created first.
+
+    ``_retried``: this is the second try, after the slow path found or made the check.
+    """
     if db.sqlite:
         result = await _record_sqlite_slug(db, ping_key, slug, ping, now)
     else:
@@ -401,12 +405,19 @@ async def record_slug_ping(
     matches = await _count_slug(db, ping_key, slug)
     if matches > 1:
         raise AmbiguousSlug
-    if matches == 0 and create:
+    created = False
+    if matches == 0:
+        if not create or _retried:
+            raise CheckNotFound
         outcome = await create_check_for_slug(db, ping_key, slug, now)
-        if outcome != _REFUSED:
-            result = await record_slug_ping(db, ping_key, slug, ping, now)
-            return dataclasses.replace(result, created=outcome == _CREATED)
-    raise CheckNotFound
+        if outcome == _REFUSED:
+            raise CheckNotFound
+        created = outcome == _CREATED
+    elif _retried:
+        raise CheckNotFound
+    # The check exists now: made here, or by a concurrent first ping after our statement ran.
+    result = await record_slug_ping(db, ping_key, slug, ping, now, _retried=True)
+    return dataclasses.replace(result, created=created)
 
 
 async def check_slug(db: Database, ping_key: str, slug: str, *, create: bool = False) -> None:

@@ -123,3 +123,30 @@ async def test_concurrent_first_pings_create_one_check(client, factory, db):
     async with db.engine.connect() as conn:
         query = select(m.check_channels.c.channel_id).where(m.check_channels.c.check_id == check.id)
         assert (await conn.execute(query)).scalars().all() == [channel.id]
+
+
+async def test_a_check_created_by_a_concurrent_first_ping_still_gets_this_ping(
+    factory, db, clock, monkeypatch
+):
+    # Our statement ran before the other ping's new check was committed, so it recorded
+    # nothing; by the time we count, the check is there: the ping must land on it (not 404).
+    from app.domain import pings
+
+    project, _ = await factory.project()
+    check = await factory.check(project, slug="fresh")
+    real = pings._record_sqlite_slug if db.sqlite else pings._PG_BY_SLUG_RAW.fetchrow
+    calls = []
+
+    async def missed_once(*args, **kwargs):
+        calls.append(1)
+        return None if len(calls) == 1 else await real(*args, **kwargs)
+
+    if db.sqlite:
+        monkeypatch.setattr(pings, "_record_sqlite_slug", missed_once)
+    else:
+        monkeypatch.setattr(pings._PG_BY_SLUG_RAW, "fetchrow", missed_once)
+    result = await pings.record_slug_ping(
+        db, project.ping_key, "fresh", pings.PingRequest(), clock(), create=True
+    )
+    assert (result.check_id, result.created) == (check.id, False)
+    assert (await factory.reload(check)).n_pings == 1
