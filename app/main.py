@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from app import live
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.domain.clock import Clock, utcnow
-from app.web import badges, metrics, ping
+from app.web import badges, metrics, ping, ui
 from app.web.api import channels, checks, health_check_job, heartbeat_central
 from app.web.state import AppState
-from app.web.ui import home
+from app.web.ui import formatting
+from app.web.ui.sessions import SESSION_COOKIE, SESSION_MAX_AGE, DatabaseStore, SessionConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,9 +42,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncGenerator[None, None]:
+        listener = _start_live_updates(settings)
         try:
             yield
         finally:
+            if listener is not None:
+                listener.cancel()
             if owns_db:
                 await database.dispose()
 
@@ -48,7 +55,7 @@ def create_app(
         path=settings.site_path or "/",
         route_handlers=[
             *ping.route_handlers,
-            *home.route_handlers,
+            ui.router(),
             *channels.route_handlers,
             *checks.route_handlers,
             *badges.route_handlers,
@@ -60,12 +67,59 @@ def create_app(
             ),
         ],
     )
+    prefix = (settings.site_path or "").rstrip("/")
+    # Machine endpoints: no cookies, no CSRF, no session lookups.
+    machine_paths = [
+        f"^{prefix}/{p}"
+        for p in ("ping/", "api/", "heartbeat/", "health", "badge/", "b/", "v1/", "static/")
+    ] + [f"^{prefix}/projects/[^/]+/metrics/"]
+    secure = settings.site_root.startswith("https://")
+    session_config = SessionConfig(
+        key=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+        exclude=machine_paths,
+    )
     return Litestar(
         route_handlers=[site],
         state=State({"cronbeat": state}),
         lifespan=[lifespan],
-        template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=ROOT / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=formatting.configure,
+        ),
+        middleware=[session_config.middleware],
+        stores={"sessions": DatabaseStore(database, clock)},
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="cronbeat_csrf",
+            cookie_secure=secure,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=machine_paths,
+        ),
         plugins=[HTMXPlugin()],
         openapi_config=None,
         debug=debug,
     )
+
+
+def _start_live_updates(settings: Settings) -> asyncio.Task[None] | None:
+    """Share live updates with the other processes over Redis, when there is one."""
+    if not settings.redis_url:
+        return None
+    outbox = live.Outbox(settings.redis_url)
+    live.hub.connect(outbox)
+    task = asyncio.get_running_loop().create_task(
+        live.listen(live.hub, settings.redis_url, outbox.origin)
+    )
+
+    def stop(_task: asyncio.Task[None]) -> None:
+        live.hub.connect(None)
+        outbox.close()
+
+    task.add_done_callback(stop)
+    return task

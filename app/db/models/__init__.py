@@ -8,6 +8,7 @@ from ._flip import Flip, Lease, Notification
 from ._ping import Ping
 from ._project import Member, Project
 from ._user import Profile, User
+from ._web import TokenBucket, WebSession
 
 metadata = IdentityBase.metadata
 
@@ -21,7 +22,9 @@ __all__ = [
     "Ping",
     "Profile",
     "Project",
+    "TokenBucket",
     "User",
+    "WebSession",
     "check_channels",
     "metadata",
 ]

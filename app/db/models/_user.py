@@ -19,6 +19,8 @@ class User(IdentityAuditBase):
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Changes at every sign-in, which makes an emailed sign-in link single-use.
+    last_login: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     profile: Mapped[Profile] = relationship(
         back_populates="user", lazy="raise", cascade="all, delete-orphan"

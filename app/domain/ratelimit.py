@@ -1,0 +1,74 @@
+"""Token buckets in the database (reference §8.3), shared by every web process.
+
+A bucket holds tokens in [0, 1]; each use costs 1/capacity; it refills linearly, full after
+``window`` seconds. A use that would take it below zero is refused and costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import models as m
+from app.db.engine import Database, write_transaction
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str
+    capacity: int
+    window: float  # seconds
+
+    def key(self, value: str) -> str:
+        # Hashed: bucket keys hold IPs and emails, which need not sit in the table in clear.
+        return f"{self.scope}-" + hashlib.sha256(value.encode()).hexdigest()
+
+
+LOGIN_PER_IP = Limit("login-ip", 20, 3600)
+LOGIN_PER_EMAIL = Limit("login-email", 20, 3600)
+PASSWORD_PER_EMAIL = Limit("password-email", 20, 86400)
+INVITES_PER_USER = Limit("invites-user", 20, 86400)
+
+
+async def _take(conn: AsyncConnection, limit: Limit, value: str, now: datetime) -> bool:
+    key = limit.key(value)
+    query = select(m.TokenBucket).where(m.TokenBucket.value == key)
+    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    tokens = 1.0
+    if row is not None:
+        elapsed = max(0.0, (now - row.updated).total_seconds())
+        tokens = min(1.0, row.tokens + elapsed / limit.window)
+    tokens -= 1.0 / limit.capacity
+    if tokens < 0:
+        return False
+    if row is None:
+        await conn.execute(insert(m.TokenBucket).values(value=key, tokens=tokens, updated=now))
+    else:
+        await conn.execute(
+            update(m.TokenBucket)
+            .where(m.TokenBucket.value == key)
+            .values(tokens=tokens, updated=now)
+        )
+    return True
+
+
+async def allow(db: Database, now: datetime, *uses: tuple[Limit, str]) -> bool:
+    """Spend one token from every bucket named, or from none when any of them is empty."""
+    try:
+        async with write_transaction(db) as conn:
+            for limit, value in uses:
+                if not await _take(conn, limit, value, now):
+                    raise _Refused
+    except _Refused:
+        return False  # rolled back: the other buckets keep their tokens
+    return True
+
+
+class _Refused(Exception):
+    pass
