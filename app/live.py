@@ -189,3 +189,9 @@ def _forward(hub: LiveHub, message: dict[str, Any], origin: str) -> None:
 
 # One hub per process.
 hub = LiveHub()
+
+
+def ensure_outbox(redis_url: str | None) -> None:
+    """Processes without a dashboard (worker, smtpd) only publish: start their outbox once."""
+    if redis_url and hub._outbox is None:
+        hub.connect(Outbox(redis_url))

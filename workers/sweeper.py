@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from app import live
 from app.domain import alerts
 from app.domain.alerts import Dispatch
 from workers.runtime import Runtime, stopping
@@ -52,6 +53,9 @@ async def sweep_pass(
     """
     now = runtime.clock()
     flips = await alerts.sweep_due_checks(runtime.db, now, batches=PASS_BATCHES)
+    if flips:
+        live.ensure_outbox(runtime.settings.redis_url)
+        live.hub.publish(await alerts.checks_of_flips(runtime.db, flips))
     nags = await alerts.sweep_nags(runtime.db, now)
     queued = 0
     while True:

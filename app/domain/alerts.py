@@ -258,6 +258,13 @@ async def write_flips(
 # --- nags: repeat the down notification while a check stays down ---------------------------------
 
 
+async def checks_of_flips(db: Database, flip_ids: Sequence[int]) -> list[int]:
+    """The checks these flips belong to (to tell open dashboards which rows changed)."""
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(select(m.Flip.check_id).where(m.Flip.id.in_(flip_ids)).distinct())
+        return [row[0] for row in rows]
+
+
 def next_nag_after(due: datetime, period: timedelta, now: datetime) -> datetime:
     """The first nag time after ``now`` on the cadence of ``due``: a late sweep sends one nag,
     not a burst, and the next one stays on schedule."""

@@ -70,6 +70,7 @@ class MetricsPayload:
 class MetricsOutcome:
     applied: int
     created: tuple[str, ...]  # slugs of the checks created, in payload order
+    check_ids: tuple[int, ...] = ()  # every check pinged
 
 
 def _required(body: Mapping[str, Any], field: str, label: str | None = None) -> Any:
@@ -162,6 +163,7 @@ async def apply_metrics(
     assigned, as auto-provisioning does). Any error rolls the whole payload back.
     """
     created: list[str] = []
+    check_ids: list[int] = []
     async with write_transaction(db) as conn:
         project_id, owner_id, check_limit = await _project(conn, payload.sync_app_id, db.sqlite)
         for index, result in enumerate(payload.results):
@@ -179,7 +181,10 @@ async def apply_metrics(
                 body=body if body_limit is None else body[:body_limit],
             )
             await pings.apply_ping_in_transaction(conn, row, ping, now)
-    return MetricsOutcome(applied=len(payload.results), created=tuple(created))
+            check_ids.append(row.id)
+    return MetricsOutcome(
+        applied=len(payload.results), created=tuple(created), check_ids=tuple(check_ids)
+    )
 
 
 async def _project(

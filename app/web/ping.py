@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request, Response, get, post, route
 from litestar.enums import HttpMethod
 
+from app import live
 from app.domain import pings
 from app.domain.pings import PingError, PingRequest
 from app.web.state import AppState
@@ -143,7 +144,8 @@ async def _ping_by_code(
             return _answer(state, 404, "not found")
         raise
     ping = await _ping_request(request, state, action, exitstatus, rid)
-    await pings.record_ping(state.db, check_code, ping, state.clock())
+    result = await pings.record_ping(state.db, check_code, ping, state.clock())
+    live.hub.publish((result.check_id,))
     return _answer(state, 200, "OK")
 
 
@@ -168,6 +170,7 @@ async def _ping_by_slug(
     result = await pings.record_slug_ping(
         state.db, ping_key, slug, ping, state.clock(), create=create
     )
+    live.hub.publish((result.check_id,))
     return _answer(state, 201, "Created") if result.created else _answer(state, 200, "OK")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Request, Response, post
 
+from app import live
 from app.domain import seed_systems
 from app.domain.errors import Conflict, LimitReached, NotFound, ValidationError
 from app.domain.pings import PingRequest
@@ -51,6 +52,7 @@ async def metrics_view(request: Request[Any, Any, Any]) -> Response[dict[str, An
         return _error(403, error.message)
     except Conflict as error:
         return _error(409, error.message)
+    live.hub.publish(outcome.check_ids)
     return Response({"status": "ok", "applied": outcome.applied, "created": list(outcome.created)})
 
 
