@@ -20,7 +20,7 @@ from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.domain.clock import Clock, utcnow
 from app.web import badges, metrics, ping, ui
-from app.web.api import channels, checks, health_check_job, heartbeat_central
+from app.web.api import channels, checks, docs, health_check_job, heartbeat_central
 from app.web.state import AppState
 from app.web.ui import formatting
 from app.web.ui.sessions import SESSION_COOKIE, SESSION_MAX_AGE, DatabaseStore, SessionConfig
@@ -62,6 +62,7 @@ def create_app(
             *metrics.route_handlers,
             *heartbeat_central.route_handlers,
             *health_check_job.route_handlers,
+            *docs.route_handlers,
             create_static_files_router(
                 path="/static", directories=[ROOT / "static"], name="static", cache_control=None
             ),
