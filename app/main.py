@@ -19,6 +19,7 @@ from app import live
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.domain.clock import Clock, utcnow
+from app.logging import RequestIdMiddleware, litestar_logging_config
 from app.web import badges, metrics, ping, ui
 from app.web.api import channels, checks, docs, health_check_job, heartbeat_central
 from app.web.state import AppState
@@ -92,7 +93,7 @@ def create_app(
             engine=JinjaTemplateEngine,
             engine_callback=formatting.configure,
         ),
-        middleware=[session_config.middleware],
+        middleware=[RequestIdMiddleware, session_config.middleware],  # request ids: app/logging.py
         stores={"sessions": DatabaseStore(database, clock)},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -105,6 +106,8 @@ def create_app(
         plugins=[HTMXPlugin()],
         openapi_config=None,
         debug=debug,
+        # Operations (app/logging.py): Litestar's logs through structlog.
+        logging_config=litestar_logging_config(),
     )
 
 

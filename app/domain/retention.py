@@ -1,4 +1,5 @@
-"""Pruning: old pings beyond each project's ping log limit, old flips and notifications.
+"""Pruning: old pings beyond each project's ping log limit, old flips and notifications,
+expired dashboard sessions and idle rate-limit buckets.
 
 Every DELETE removes at most ``batch`` rows (``WHERE id IN (SELECT id … LIMIT batch)``) in
 its own short write transaction, looping until nothing is left, so pruning a huge table never
@@ -19,12 +20,14 @@ from app.db.engine import Database, write_transaction
 FLIP_DAYS = 93
 BATCH = 5000
 CHECK_PAGE = 1000
+BUCKET_IDLE = 86400  # seconds: the longest rate-limit window (app.domain.ratelimit)
 
 
 async def _delete_batch(db: Database, model: Any, where: Any, batch: int) -> int:
     async with write_transaction(db) as conn:
+        key = model.__mapper__.primary_key[0]
         result = await conn.execute(
-            delete(model).where(model.id.in_(select(model.id).where(where).limit(batch)))
+            delete(model).where(key.in_(select(key).where(where).limit(batch)))
         )
         return int(result.rowcount or 0)
 
@@ -88,4 +91,14 @@ async def prune(
     # Notifications first: deleting a flip would cascade to its notifications uncounted.
     notifications = await _delete_all(db, m.Notification, m.Notification.created < cutoff, batch)
     flips = await _delete_all(db, m.Flip, m.Flip.created < cutoff, batch)
-    return {"pings": pings, "flips": flips, "notifications": notifications}
+    sessions = await _delete_all(db, m.WebSession, m.WebSession.expires_at < now, batch)
+    # A bucket untouched for longer than the longest window is full: the same as no row.
+    full = now - timedelta(seconds=BUCKET_IDLE)
+    buckets = await _delete_all(db, m.TokenBucket, m.TokenBucket.updated < full, batch)
+    return {
+        "pings": pings,
+        "flips": flips,
+        "notifications": notifications,
+        "sessions": sessions,
+        "rate_limit_buckets": buckets,
+    }

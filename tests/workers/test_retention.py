@@ -11,7 +11,8 @@ from sqlalchemy import func, insert, select, update
 
 from app.db import models as m
 from app.db.engine import Database
-from app.domain import retention
+from app.domain import ratelimit, retention
+from app.web.ui.sessions import DatabaseStore
 
 DAY = timedelta(days=1)
 
@@ -168,9 +169,30 @@ async def test_the_retention_window_for_flips_is_configurable(
         "pings": 0,
         "flips": 2,
         "notifications": 2,
+        "sessions": 0,
+        "rate_limit_buckets": 0,
     }
     assert await retention.prune(db, now, flip_days=7) == {
         "pings": 0,
         "flips": 0,
         "notifications": 0,
+        "sessions": 0,
+        "rate_limit_buckets": 0,
     }
+
+
+async def test_expired_sessions_and_idle_rate_limit_buckets_go(db: Database, clock: Any) -> None:
+    now = clock()
+    store = DatabaseStore(db, clock)
+    await store.set("expired", b"x", expires_in=60)
+    await store.set("live", b"x", expires_in=3600)
+    limit = ratelimit.Limit("t", 5, 60)
+    assert await ratelimit.allow(db, now - timedelta(days=2), (limit, "idle"))
+    assert await ratelimit.allow(db, now - timedelta(hours=1), (limit, "recent"))
+    clock.advance(120)
+    counts = await retention.prune(db, clock())
+    assert (counts["sessions"], counts["rate_limit_buckets"]) == (1, 1)
+    assert await store.get("live") == b"x"
+    async with db.engine.connect() as conn:
+        buckets = (await conn.execute(select(m.TokenBucket.value))).scalars().all()
+    assert buckets == [limit.key("recent")]
