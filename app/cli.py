@@ -7,11 +7,14 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from app.config import ConfigError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 T = TypeVar("T")
 
@@ -60,98 +63,128 @@ def serve(host: str, port: int) -> None:
     from app.db.migrate import upgrade
     from app.embedded import run_embedded
 
-    settings = _settings()
+    settings = _configure_logging("serve")
     upgrade(settings.database_url)
     run_embedded(settings, host=host, port=port)
 
 
+def _env_int(name: str, default: int) -> Callable[[], int]:
+    def read() -> int:
+        raw = os.environ.get(name, "").strip()
+        try:
+            return int(raw) if raw else default
+        except ValueError:
+            raise click.BadParameter(f"{name} must be an integer, got {raw!r}") from None
+
+    return read
+
+
+def _configure_logging(process: str) -> Settings:
+    from app.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_format, settings.log_level, process=process)
+    return settings
+
+
+def web_app() -> Litestar:
+    """The ASGI app of `cronbeat web` (a factory: each uvicorn worker process calls it)."""
+    from app.main import create_app
+
+    settings = _configure_logging("web")
+    return create_app(settings)
+
+
+WEB_SHUTDOWN_SECONDS = 20  # open connections (SSE streams) get this long after SIGTERM
+
+
 @main.command()
 @click.option("--host", default=lambda: os.environ.get("HOST", "0.0.0.0"), show_default="0.0.0.0")
-@click.option(
-    "--port",
-    default=lambda: int(os.environ.get("PORT", "8000")),
-    type=int,
-    show_default="$PORT or 8000",
-)
+@click.option("--port", default=_env_int("PORT", 8000), type=int, show_default="$PORT or 8000")
 @click.option(
     "--workers",
-    default=lambda: int(os.environ.get("WEB_CONCURRENCY", "1")),
+    default=_env_int("WEB_CONCURRENCY", 1),
     type=int,
     show_default="$WEB_CONCURRENCY or 1",
 )
 def web(host: str, port: int, workers: int) -> None:
-    """The web process (production): uvicorn serving the Litestar app."""
+    """The web process (production): uvicorn serving the Litestar app.
+
+    Proxy headers (X-Forwarded-For/-Proto) are trusted from FORWARDED_ALLOW_IPS.
+    """
     import uvicorn
 
-    _settings()  # fail fast, with a clear message, before forking workers
+    settings = _configure_logging("web")  # fail fast, with a clear message, before forking
     uvicorn.run(
-        "app.main:create_app",
+        "app.cli:web_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
-        log_level="info",
+        log_config=None,  # uvicorn's loggers go through ours (app/logging.py)
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=WEB_SHUTDOWN_SECONDS,
     )
 
 
 @main.command()
 @click.option(
     "--processes",
-    default=lambda: int(os.environ.get("WORKER_PROCESSES", "1")),
+    default=_env_int("WORKER_PROCESSES", 1),
     type=int,
     show_default="$WORKER_PROCESSES or 1",
 )
 @click.option(
     "--threads",
-    default=lambda: int(os.environ.get("WORKER_THREADS", "16")),
+    default=_env_int("WORKER_THREADS", 16),
     type=int,
     show_default="$WORKER_THREADS or 16",
 )
-def worker(processes: int, threads: int) -> None:
+@click.option(
+    "--shutdown-timeout",
+    default=_env_int("WORKER_SHUTDOWN_TIMEOUT", 25),
+    type=int,
+    show_default="$WORKER_SHUTDOWN_TIMEOUT or 25",
+    help="Seconds to finish the messages in hand after SIGTERM.",
+)
+def worker(processes: int, threads: int, shutdown_timeout: int) -> None:
     """Dramatiq workers (production): sweeps, deliveries, reports, pruning. Needs REDIS_URL."""
+    from workers.process import run_workers
+
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("cronbeat worker needs REDIS_URL (without it, use serve)")
-    _exec(
-        [
-            sys.executable,
-            "-m",
-            "dramatiq",
-            "workers.actors",
-            "--processes",
-            str(processes),
-            "--threads",
-            str(threads),
-        ]
-    )
+    sys.exit(run_workers(processes, threads, shutdown_timeout))
 
 
 @main.command()
 def scheduler() -> None:
-    """periodiq (production): enqueues the periodic actors on their cron schedule."""
-    settings = _settings()
+    """Enqueues the periodic actors on their cron schedule (UTC). Needs REDIS_URL."""
+    settings = _configure_logging("scheduler")
     if not settings.redis_url:
         raise click.ClickException("cronbeat scheduler needs REDIS_URL (without it, use serve)")
-    _exec([sys.executable, "-c", "from periodiq import entrypoint; entrypoint()", "workers.actors"])
+    from workers.scheduler import main as run_scheduler
 
-
-def _exec(argv: list[str]) -> None:
-    # Replace this process, so the platform's signals reach Dramatiq/periodiq directly.
-    # periodiq reads cron times in the process's local time zone: pin it to UTC.
-    os.execve(argv[0], argv, {**os.environ, "TZ": "UTC"})  # noqa: S606 - fixed argv
+    sys.exit(run_scheduler())
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=2525, show_default=True, type=int)
+@click.option(
+    "--host",
+    default=lambda: os.environ.get("SMTPD_HOST", "127.0.0.1"),
+    show_default="$SMTPD_HOST or 127.0.0.1",
+)
+@click.option(
+    "--port", default=_env_int("SMTPD_PORT", 2525), type=int, show_default="$SMTPD_PORT or 2525"
+)
 def smtpd(host: str, port: int) -> None:
     """Email pings: accept mail to <uuid>@PING_EMAIL_DOMAIN and record it as a ping."""
     from app.smtpd import run_smtpd
 
-    run_smtpd(_settings(), host=host, port=port)
+    run_smtpd(_configure_logging("smtpd"), host=host, port=port)
 
 
 # --- database -----------------------------------------------------------------------------------

@@ -98,6 +98,14 @@ class Settings:
     db_pool_size: int = 20
     # Embedded mode (`cronbeat serve`) also listens for email pings when this is set.
     smtpd_port: int | None = None
+    # Healthchecks' switch for the per-project Prometheus endpoint.
+    prometheus_enabled: bool = True
+    # Logs: "json" (one object per line), "console" (readable), or "auto" (console on a
+    # terminal, JSON otherwise: under a process manager, a container or a PaaS).
+    log_format: str = "auto"
+    log_level: str = "INFO"
+    # Proxies whose X-Forwarded-For/-Proto headers `cronbeat web` trusts (uvicorn's setting).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Integrations: credentials, on/off switches, and vendor base URLs (settings, so tests
     # and self-hosted vendors can point them elsewhere).
     webhooks_enabled: bool = True
@@ -142,6 +150,20 @@ def _get(env: Mapping[str, str], name: str, parse: Callable[[str, str], T], defa
 
 def _text(name: str, raw: str) -> str:
     return raw.strip()
+
+
+def _choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+LOG_FORMATS = ("auto", "json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -204,6 +226,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         db_pool_size=_get(env, "DB_POOL_SIZE", lambda n, r: _parse_int(n, r, 1), 20),
         smtpd_port=_get(env, "SMTPD_PORT", lambda n, r: _parse_int(n, r, 1), None),
+        prometheus_enabled=_get(env, "PROMETHEUS_ENABLED", _parse_bool, True),
+        log_format=_get(env, "LOG_FORMAT", _choice(*LOG_FORMATS), "auto"),
+        log_level=_get(env, "LOG_LEVEL", _choice(*LOG_LEVELS), "info").upper(),
+        forwarded_allow_ips=_get(env, "FORWARDED_ALLOW_IPS", _text, "127.0.0.1"),
         **_integration_settings(env),
     )
 

@@ -43,7 +43,15 @@ async def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     app = create_app(settings, db=db)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info", lifespan="on")
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            access_log=False,
+            log_config=None,  # through app/logging.py, configured by `cronbeat serve`
+            log_level="info",
+            lifespan="on",
+        )
     )
     services = side_services(settings, db)
     for service in services:

@@ -21,10 +21,12 @@ from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
 from typing import Any
 
+import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import live
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database
@@ -205,8 +207,11 @@ async def record_email_ping(
     db: Database, mailbox: Mailbox, ping: PingRequest, now: datetime
 ) -> pings.PingResult:
     if mailbox.code is not None:
-        return await pings.record_ping(db, mailbox.code, ping, now)
-    return await pings.record_slug_ping(db, mailbox.ping_key, mailbox.slug, ping, now)
+        result = await pings.record_ping(db, mailbox.code, ping, now)
+    else:
+        result = await pings.record_slug_ping(db, mailbox.ping_key, mailbox.slug, ping, now)
+    live.hub.publish((result.check_id,))
+    return result
 
 
 class EmailPingHandler:
@@ -255,6 +260,19 @@ class EmailPingHandler:
     ) -> None:
         mailbox = parse_recipient(address, self.settings.ping_email_domain)
         raw = envelope.original_content or b""
+        check = str(mailbox.code) if mailbox.code else f"{mailbox.ping_key}/{mailbox.slug}"
+        with structlog.contextvars.bound_contextvars(check=check):
+            await self._record(address, mailbox, session, envelope, raw, now)
+
+    async def _record(
+        self,
+        address: str,
+        mailbox: Mailbox,
+        session: Session,
+        envelope: Envelope,
+        raw: bytes,
+        now: datetime,
+    ) -> None:
         try:
             # Read the filters again: the check may have changed, or gone, since RCPT.
             filters = await find_check(self.db, mailbox)
@@ -341,6 +359,7 @@ def _quiet_aiosmtpd() -> None:
 async def serve_smtpd(settings: Settings, *, host: str, port: int) -> None:
     """Listen for email pings until SIGTERM or SIGINT."""
     server = EmailPingServer(settings, host=host, port=port)
+    live.ensure_outbox(settings.redis_url)  # open dashboards show email pings too
     await server.start()
     log.info("Email pings on smtp://%s:%s for *@%s", host, server.port, settings.ping_email_domain)
     try:
@@ -364,5 +383,5 @@ async def _until_signalled() -> None:
 
 
 def run_smtpd(settings: Settings, *, host: str, port: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    """The `cronbeat smtpd` process (its logging is configured by the CLI)."""
     asyncio.run(serve_smtpd(settings, host=host, port=port))

@@ -30,6 +30,7 @@ from app.domain.checks import TIMING_COLUMNS, unique_key
 from app.domain.status import displayed_status
 from app.web.api.auth import API_KEY_LENGTH, API_VERSIONS
 from app.web.state import AppState
+from workers.metrics import ActorFigures, figures, read_fields
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,10 @@ def _bearer_key(request: Request[Any, Any, Any]) -> str | None:
 async def prometheus_view(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The project's checks for Prometheus; only the read-only API key is accepted (a leaked
     scrape config must not give write access). The key names the project: as in Healthchecks,
-    the uuid in the path is not checked against it."""
+    the uuid in the path is not checked against it. PROMETHEUS_ENABLED=false turns it off
+    (404, as in Healthchecks)."""
+    if not AppState.of(request).settings.prometheus_enabled:
+        return _empty(404)
     key: str | None = request.path_params.get("key")
     if key is not None and not _SLUG.fullmatch(key):
         return _empty(404)  # Healthchecks' URL pattern takes a slug here
@@ -268,7 +272,11 @@ async def _check_counts(state: AppState) -> tuple[int, int]:
 
 
 def operator_text(
-    counts: dict[str, int], checks_total: int, checks_down: int, queues: list[QueueDepth] | None
+    counts: dict[str, int],
+    checks_total: int,
+    checks_down: int,
+    queues: list[QueueDepth] | None,
+    actors: list[ActorFigures] | None = None,
 ) -> str:
     groups = [
         _gauge(
@@ -299,7 +307,60 @@ def operator_text(
                 [(f'{{queue="{escape(q.queue)}"}}', q.delayed) for q in queues],
             ),
         ]
+    if actors is not None:
+        groups += actor_groups(actors)
     return "\n".join("".join(group) for group in groups)
+
+
+def _number(value: float) -> str:
+    return repr(round(value, 6))
+
+
+def actor_groups(actors: Sequence[ActorFigures]) -> list[Iterator[str]]:
+    """Per Dramatiq actor: messages by outcome (counter), processing time (histogram) and
+    time waited in the queue (summary), summed over every worker process."""
+
+    def messages() -> Iterator[str]:
+        name = "cronbeat_actor_messages_total"
+        yield f"# HELP {name} Messages processed, per Dramatiq actor and outcome.\n"
+        yield f"# TYPE {name} counter\n"
+        for one in actors:
+            for outcome, count in sorted(one.messages.items()):
+                yield f'{name}{{actor="{escape(one.actor)}",outcome="{escape(outcome)}"}} {count}\n'
+
+    def durations() -> Iterator[str]:
+        name = "cronbeat_actor_duration_seconds"
+        yield f"# HELP {name} Time spent processing a message, per Dramatiq actor.\n"
+        yield f"# TYPE {name} histogram\n"
+        for one in actors:
+            actor = escape(one.actor)
+            buckets = one.cumulative_buckets()
+            for bound, count in buckets:
+                yield f'{name}_bucket{{actor="{actor}",le="{bound}"}} {count}\n'
+            yield f'{name}_sum{{actor="{actor}"}} {_number(one.seconds)}\n'
+            yield f'{name}_count{{actor="{actor}"}} {buckets[-1][1]}\n'
+
+    def waits() -> Iterator[str]:
+        name = "cronbeat_actor_queue_wait_seconds"
+        yield f"# HELP {name} Time a message waited in the queue before a worker took it.\n"
+        yield f"# TYPE {name} summary\n"
+        for one in actors:
+            actor = escape(one.actor)
+            yield f'{name}_sum{{actor="{actor}"}} {_number(one.waited)}\n'
+            yield f'{name}_count{{actor="{actor}"}} {one.waited_count}\n'
+
+    return [messages(), durations(), waits()]
+
+
+async def _actor_figures() -> list[ActorFigures] | None:
+    try:
+        fields = await asyncio.wait_for(
+            asyncio.to_thread(lambda: read_fields(_broker())), _QUEUE_TIMEOUT
+        )
+    except Exception:  # Redis down or slow: the other figures are still worth reporting
+        logger.warning("could not read the actor metrics", exc_info=True)
+        return None
+    return figures(fields)
 
 
 def _metrics_key_ok(request: Request[Any, Any, Any], expected: str | None) -> bool:
@@ -322,8 +383,8 @@ async def operator_metrics_view(request: Request[Any, Any, Any]) -> Response[byt
         return _empty(403)
     counts = await alerts.counts(state.db)
     checks_total, checks_down = await _check_counts(state)
-    queues = await _queue_depths()
-    return _text(operator_text(counts, checks_total, checks_down, queues))
+    queues, actors = await asyncio.gather(_queue_depths(), _actor_figures())
+    return _text(operator_text(counts, checks_total, checks_down, queues, actors))
 
 
 @route(

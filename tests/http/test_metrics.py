@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -19,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.db import models as m
 from app.main import create_app
 from app.web import metrics
+from workers import metrics as worker_metrics
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HOUR = timedelta(hours=1)
@@ -34,7 +36,7 @@ def families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     """Every metric as the official client library parses it: name → [(labels, value)]."""
     found: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
-        assert family.type == "gauge", family.name
+        assert family.type in {"gauge", "counter", "histogram", "summary"}, family.name
         assert family.documentation, family.name
         found[family.name] = [(sample.labels, sample.value) for sample in family.samples]
     return found
@@ -237,6 +239,8 @@ def broker(monkeypatch: pytest.MonkeyPatch) -> StubBroker:
     stub.declare_queue("notifications")
     stub.declare_queue("sweeps")
     monkeypatch.setattr(metrics, "_broker", lambda: stub)
+    # Its workers' figures: this process's own (embedded mode), fresh for the test.
+    monkeypatch.setattr(worker_metrics, "LOCAL", worker_metrics.ActorStats())
     return stub
 
 
@@ -328,6 +332,17 @@ async def test_operator_metrics_report_backlogs_checks_and_queues(
         "# TYPE cronbeat_queue_delayed gauge\n"
         'cronbeat_queue_delayed{queue="notifications"} 1\n'
         'cronbeat_queue_delayed{queue="sweeps"} 0\n'
+        "\n"
+        "# HELP cronbeat_actor_messages_total Messages processed, per Dramatiq actor and outcome.\n"
+        "# TYPE cronbeat_actor_messages_total counter\n"
+        "\n"
+        "# HELP cronbeat_actor_duration_seconds Time spent processing a message,"
+        " per Dramatiq actor.\n"
+        "# TYPE cronbeat_actor_duration_seconds histogram\n"
+        "\n"
+        "# HELP cronbeat_actor_queue_wait_seconds Time a message waited in the queue"
+        " before a worker took it.\n"
+        "# TYPE cronbeat_actor_queue_wait_seconds summary\n"
     )
     found = families(r.text)
     assert found["cronbeat_queue_depth"] == [
@@ -445,3 +460,169 @@ async def test_status_reports_a_database_that_does_not_answer(settings, clock, c
     await broken.dispose()
     assert r.status_code == 503
     assert r.text == "database unavailable"
+
+
+# --- per-actor figures ------------------------------------------------------------------------
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of every family: (sample name, sorted labels) → value."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def run_actors(stats: worker_metrics.ActorStats) -> None:
+    """A real Dramatiq worker on an in-memory broker, observed by the metrics middleware."""
+    import dramatiq
+
+    stub = StubBroker()
+    stub.add_middleware(worker_metrics.ActorMetrics(stats))
+
+    @dramatiq.actor(broker=stub, actor_name="quick", max_retries=0)
+    def quick() -> None:
+        pass
+
+    @dramatiq.actor(broker=stub, actor_name="broken", max_retries=0)
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    worker = dramatiq.Worker(stub, worker_threads=2, worker_timeout=50)
+    worker.start()
+    try:
+        for _ in range(3):
+            quick.send()
+        broken.send()
+        stub.join(quick.queue_name, fail_fast=False)
+        worker.join()
+    finally:
+        worker.stop()
+
+
+async def test_operator_metrics_count_and_time_every_actor(operator_client, broker):
+    run_actors(worker_metrics.LOCAL)
+    r = await operator_client.get("/api/v3/metrics/", headers={"X-Metrics-Key": METRICS_KEY})
+    assert r.status_code == 200
+    found = samples(r.text)
+    assert found[("cronbeat_actor_messages_total", (("actor", "quick"), ("outcome", "ok")))] == 3
+    assert (
+        found[("cronbeat_actor_messages_total", (("actor", "broken"), ("outcome", "failed")))] == 1
+    )
+    assert (
+        "cronbeat_actor_messages_total",
+        (("actor", "quick"), ("outcome", "failed")),
+    ) not in found
+    assert found[("cronbeat_actor_duration_seconds_count", (("actor", "quick"),))] == 3
+    assert (
+        found[("cronbeat_actor_duration_seconds_bucket", (("actor", "quick"), ("le", "+Inf")))] == 3
+    )
+    assert (
+        found[("cronbeat_actor_duration_seconds_bucket", (("actor", "quick"), ("le", "60.0")))] == 3
+    )
+    assert 0 <= found[("cronbeat_actor_duration_seconds_sum", (("actor", "quick"),))] < 5
+    assert found[("cronbeat_actor_queue_wait_seconds_count", (("actor", "broken"),))] == 1
+    assert found[("cronbeat_actor_queue_wait_seconds_sum", (("actor", "broken"),))] >= 0
+
+
+def test_histogram_buckets_are_cumulative_and_end_at_inf() -> None:
+    stats = worker_metrics.ActorStats()
+    for seconds in (0.001, 0.02, 0.02, 7.0, 500.0):
+        stats.observe("sweep", "ok", seconds, waited=None)
+    stats.observe("sweep", "skipped", 0.0, waited=None)
+    (sweep,) = worker_metrics.figures(stats.snapshot())
+    buckets = dict(sweep.cumulative_buckets())
+    assert buckets["0.005"] == 1
+    assert buckets["0.025"] == 3
+    assert buckets["5.0"] == 3
+    assert buckets["10.0"] == 4
+    assert buckets["120.0"] == 4
+    assert buckets["+Inf"] == 5  # skipped messages are counted, not timed
+    assert sweep.messages == {"ok": 5, "skipped": 1}
+    assert sweep.seconds == pytest.approx(507.041)
+    assert sweep.waited_count == 0
+
+
+async def test_operator_metrics_leave_out_actor_figures_they_cannot_read(
+    operator_client, broker, monkeypatch, caplog
+):
+    def broken(_broker: object) -> dict[str, float]:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(metrics, "read_fields", broken)
+    r = await operator_client.get("/api/v3/metrics/", headers={"X-Metrics-Key": METRICS_KEY})
+    assert r.status_code == 200
+    assert "cronbeat_actor_messages_total" not in r.text
+    assert "cronbeat_queue_depth" in r.text
+    assert "could not read the actor metrics" in caplog.text
+
+
+def test_actor_deltas_wait_in_the_worker_while_redis_is_away() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    stats = worker_metrics.ActorStats()
+    middleware = worker_metrics.ActorMetrics(stats, redis_url=f"redis://127.0.0.1:{closed_port}/0")
+    stats.observe("deliver_notifications", "ok", 0.2, waited=1.0)
+    assert middleware.flush() is False
+    assert stats.snapshot()["n|deliver_notifications|ok"] == 1.0  # kept for the next try
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs TEST_REDIS_URL")
+def test_actor_figures_of_every_worker_process_add_up_in_redis() -> None:
+    from dramatiq.brokers.redis import RedisBroker
+
+    url = os.environ["TEST_REDIS_URL"]
+    namespace = f"cronbeat-test-{uuid.uuid4().hex}"
+    redis_broker = RedisBroker(url=url, namespace=namespace)
+    try:
+        for seconds in (0.01, 0.3):  # two worker processes, one message each
+            stats = worker_metrics.ActorStats()
+            stats.observe("deliver_notifications", "ok", seconds, waited=0.5)
+            middleware = worker_metrics.ActorMetrics(stats, redis_url=url, namespace=namespace)
+            assert middleware.flush() is True
+            assert stats.snapshot() == {}  # sent: nothing counted twice
+        (delivery,) = worker_metrics.figures(worker_metrics.read_fields(redis_broker))
+        assert delivery.actor == "deliver_notifications"
+        assert delivery.messages == {"ok": 2}
+        assert delivery.seconds == pytest.approx(0.31)
+        assert delivery.waited == pytest.approx(1.0)
+        assert dict(delivery.cumulative_buckets())["0.5"] == 2
+    finally:
+        for key in redis_broker.client.scan_iter(f"{namespace}*"):
+            redis_broker.client.delete(key)
+        redis_broker.close()
+
+
+# --- PROMETHEUS_ENABLED -----------------------------------------------------------------------
+
+
+async def test_prometheus_enabled_false_turns_the_project_endpoint_off(
+    settings, db, clock, factory
+):
+    project, keys = await factory.project()
+    app = create_app(replace(settings, prometheus_enabled=False), db=db, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        for url in (
+            metrics_url(project, keys.api_key_readonly),
+            f"/projects/{project.code}/checks/metrics/{keys.api_key_readonly}",
+        ):
+            r = await c.get(url)
+            assert (r.status_code, r.content) == (404, b""), url
+        r = await c.get(
+            f"/projects/{project.code}/metrics",
+            headers={"Authorization": f"Bearer {keys.api_key_readonly}"},
+        )
+        assert r.status_code == 404
+
+
+def test_prometheus_enabled_is_read_from_the_environment() -> None:
+    from app.config import ConfigError, load_settings
+
+    env = {"SECRET_KEY": "k"}
+    assert load_settings(env).prometheus_enabled is True
+    assert load_settings({**env, "PROMETHEUS_ENABLED": "False"}).prometheus_enabled is False
+    with pytest.raises(ConfigError, match="PROMETHEUS_ENABLED"):
+        load_settings({**env, "PROMETHEUS_ENABLED": "maybe"})
