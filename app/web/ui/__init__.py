@@ -7,11 +7,20 @@ from typing import Any
 from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException
 
-from app.web.ui import accounts, home
+from app.web.ui import accounts, home, profile
+from app.web.ui import projects as projects_pages
+from app.web.ui import checks as checks_pages
+from app.web.ui import integrations as integrations_pages
+from app.web.ui import check_details
+from app.web import sse as checks_live
 from app.web.ui.base import SignInRequired, render_loaded, sign_in_redirect
 
 # One line per page module.
-PAGE_MODULES = [home, accounts]
+PAGE_MODULES = [home, accounts, profile]
+PAGE_MODULES.append(projects_pages)
+PAGE_MODULES.extend([checks_pages, checks_live])
+PAGE_MODULES.append(integrations_pages)
+PAGE_MODULES.append(check_details)
 
 
 def _sign_in_required(request: Request[Any, Any, Any], _exc: Exception) -> Response[Any]:
