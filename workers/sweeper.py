@@ -33,6 +33,10 @@ PASS_BATCHES = 2  # checks per pass: 2 x 500; then deliveries start while the re
 DISPATCH_LIMIT = 1000
 
 
+class BrokerUnavailable(Exception):
+    """Notifications are due but the queue cannot take them; they stay due in the database."""
+
+
 def holder_id() -> str:
     # One per loop invocation: two loops in one worker process must not share a lease.
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -61,7 +65,11 @@ async def sweep_pass(
     while True:
         dispatches = await alerts.dispatch_due(runtime.db, now, limit=DISPATCH_LIMIT)
         if dispatches:
-            send(dispatches)
+            try:
+                send(dispatches)
+            except Exception as error:  # the broker (Redis) is down
+                await alerts.release_dispatches(runtime.db, dispatches, now)
+                raise BrokerUnavailable(str(error)) from error
         queued += len(dispatches)
         if len(dispatches) < DISPATCH_LIMIT:
             break
@@ -79,13 +87,21 @@ async def run(
     ttl = timedelta(seconds=max(5.0, 3 * interval))
     holder = holder_id()
     deadline = time.monotonic() + seconds
+    broker_down = False
     try:
         while time.monotonic() < deadline and not stopping.is_set():
             if await alerts.acquire_lease(runtime.db, LEASE_NAME, holder, runtime.clock(), ttl):
                 try:
                     _, more = await sweep_pass(runtime, send)
+                    if broker_down:
+                        log.info("sweep: the broker answers again")
+                    broker_down = False
                     if more:
                         continue  # a burst: keep going, deliveries already started
+                except BrokerUnavailable as error:  # checks are still swept; sends wait
+                    if not broker_down:
+                        log.warning("sweep: cannot enqueue deliveries (%s); retrying", error)
+                    broker_down = True
                 except Exception:  # keep sweeping: one bad pass must not stop alerting
                     log.exception("sweep failed")
             await asyncio.sleep(interval)  # production pacing; tests call sweep_once

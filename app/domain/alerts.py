@@ -331,6 +331,24 @@ async def dispatch_due(db: Database, now: datetime, limit: int = 1000) -> list[D
     return [Dispatch(r.id, r.attempts) for r in rows]
 
 
+async def release_dispatches(db: Database, dispatches: Sequence[Dispatch], now: datetime) -> None:
+    """Make notifications due again at once when their queue message could not be sent (the
+    broker is down), instead of after the queue lease: the first pass after the broker is
+    back sends them. A message that did go out meanwhile is harmless: claims are guarded."""
+    if not dispatches:
+        return
+    async with write_transaction(db) as conn:
+        await conn.execute(
+            update(m.Notification)
+            .where(
+                m.Notification.id.in_([d.notification_id for d in dispatches]),
+                _PENDING,
+                m.Notification.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
+        )
+
+
 def _due_notifications(db: Database, now: datetime, limit: int) -> Any:
     query = (
         select(m.Notification.id, m.Notification.attempts)
