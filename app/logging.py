@@ -26,7 +26,7 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.logging.config import LoggingConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from structlog.types import Processor
+from structlog.types import EventDict, Processor
 
 _HANDLER_NAME = "cronbeat"
 REQUEST_ID_HEADER = b"x-request-id"
@@ -42,9 +42,20 @@ def use_json(log_format: str, stream: IO[str]) -> bool:
     return not (callable(isatty) and isatty())
 
 
+_process: dict[str, str] = {}  # {"process": name}, set by configure_logging
+
+
+def _add_process(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    # A plain value, not a contextvar: it must reach every thread (Dramatiq's worker threads).
+    for key, value in _process.items():
+        event.setdefault(key, value)
+    return event
+
+
 def _shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
+        _add_process,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -60,7 +71,7 @@ def configure_logging(
 ) -> None:
     """Route structlog and std-lib logging to one stderr handler; idempotent per process.
 
-    ``process`` ("web", "worker", …) is bound to every line of this process.
+    ``process`` ("web", "worker", …) is added to every line of this process.
     """
     out = stream or sys.stderr
     as_json = use_json(log_format, out)
@@ -101,9 +112,9 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.clear_contextvars()
+    _process.clear()
     if process:
-        structlog.contextvars.bind_contextvars(process=process)
+        _process["process"] = process
     # Quiet by default: one INFO line per outbound request or per SMTP command is noise.
     for name in ("httpx", "httpcore", "mail.log"):
         logging.getLogger(name).setLevel(logging.WARNING)
