@@ -7,12 +7,11 @@ from typing import Any
 from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException
 
-from app.web.ui import accounts, home, profile
-from app.web.ui import projects as projects_pages
+from app.web import sse as checks_live
+from app.web.ui import accounts, check_details, home, profile
 from app.web.ui import checks as checks_pages
 from app.web.ui import integrations as integrations_pages
-from app.web.ui import check_details
-from app.web import sse as checks_live
+from app.web.ui import projects as projects_pages
 from app.web.ui.base import SignInRequired, render_loaded, sign_in_redirect
 
 # One line per page module.
