@@ -118,7 +118,9 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(migrated_database: str) -> Iterator[Any]:
+    # Migrations run their own event loop: they must run before Playwright owns this
+    # thread's loop, hence the dependency on the session's migrated database.
     executable = shutil.which("chromium")
     if executable is None:
         message = "Debian's chromium is not installed (apt-get install chromium)"

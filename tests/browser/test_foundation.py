@@ -34,7 +34,7 @@ def test_a_wrong_password_is_told_on_the_form(page: Any, live_server: LiveServer
 
 
 def test_keyboard_users_can_skip_to_the_content(page: Any) -> None:
-    page.goto("/accounts/login/")
+    page.goto("/")
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to content")
     expect(skip).to_be_focused()
