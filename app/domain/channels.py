@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -23,8 +24,37 @@ from app.domain.checks import unique_key
 from app.domain.errors import NotFound, ValidationError
 from app.integrations import registry
 from app.integrations.base import CheckInfo, DeliveryContext, Event, TransportError, new_http_client
+from app.integrations.setup import config_error_field
 
 MAX_NAME = 100
+
+
+class ConfigError(ValidationError):
+    """An invalid channel config. The message is the API's (``value: <msgspec error>``);
+    ``config_field`` names the config field at fault when the error says, and ``detail`` is
+    the message about that field alone (the setup forms show it next to the field)."""
+
+    def __init__(self, error: msgspec.ValidationError) -> None:
+        super().__init__("value", f"value: {error}")
+        self.config_field, self.detail = config_error_field(str(error))
+
+
+def validate(name: str, kind: str, value: Any) -> tuple[bool, bool]:
+    """Check a channel's name, kind and config; returns its (notify_down, notify_up).
+
+    Raises ValidationError naming the field (ConfigError for the config).
+    """
+    if len(name) > MAX_NAME:
+        raise ValidationError("name", "name is too long")
+    try:
+        integration = registry.get(kind)
+    except registry.UnknownKind:
+        raise ValidationError("kind", "kind has unexpected value") from None
+    try:
+        config = registry.parse_config(kind, value)
+    except msgspec.ValidationError as error:
+        raise ConfigError(error) from None
+    return integration.directions(config)
 
 
 async def create_channel(
@@ -36,17 +66,7 @@ async def create_channel(
     now: datetime,
 ) -> m.Channel:
     """Validate and add a channel; raises ValidationError naming the field."""
-    if len(name) > MAX_NAME:
-        raise ValidationError("name", "name is too long")
-    try:
-        integration = registry.get(kind)
-    except registry.UnknownKind:
-        raise ValidationError("kind", "kind has unexpected value") from None
-    try:
-        config = registry.parse_config(kind, value)
-    except msgspec.ValidationError as error:
-        raise ValidationError("value", f"value: {error}") from None
-    notify_down, notify_up = integration.directions(config)
+    notify_down, notify_up = validate(name, kind, value)
     channel = m.Channel(
         code=uuid.uuid4(),
         project_id=project_id,
@@ -62,6 +82,79 @@ async def create_channel(
     session.add(channel)
     await session.flush()
     return channel
+
+
+async def assign_all_checks(session: AsyncSession, channel: m.Channel) -> set[int]:
+    """Let every check of the project use the channel, as Healthchecks' setup pages do for a
+    new channel (the API leaves new channels unattached); returns the checks changed."""
+    all_checks = select(m.Check.id).where(m.Check.project_id == channel.project_id)
+    return await set_channel_checks(session, channel, (await session.scalars(all_checks)).all())
+
+
+async def update_channel(session: AsyncSession, channel: m.Channel, name: str, value: Any) -> None:
+    """Change a channel's name and config (same rules as creating it).
+
+    A channel disabled by a permanent delivery error is enabled again: its config changed,
+    so the next delivery may well succeed.
+    """
+    notify_down, notify_up = validate(name, channel.kind, value)
+    await session.execute(
+        update(m.Channel)
+        .where(m.Channel.id == channel.id)
+        .values(
+            name=name, value=value, notify_down=notify_down, notify_up=notify_up, disabled=False
+        )
+    )
+
+
+async def channel_check_ids(session: AsyncSession, channel: m.Channel) -> set[int]:
+    """The ids of the checks that use the channel."""
+    rows = await session.scalars(
+        select(m.check_channels.c.check_id).where(m.check_channels.c.channel_id == channel.id)
+    )
+    return set(rows.all())
+
+
+async def check_counts(session: AsyncSession, project_id: int) -> dict[int, int]:
+    """How many checks use each channel of the project (channel id -> count; 0s absent)."""
+    rows = await session.execute(
+        select(m.check_channels.c.channel_id, func.count())
+        .join(m.Channel, m.Channel.id == m.check_channels.c.channel_id)
+        .where(m.Channel.project_id == project_id)
+        .group_by(m.check_channels.c.channel_id)
+    )
+    return {channel_id: count for channel_id, count in rows.tuples().all()}
+
+
+async def set_channel_checks(
+    session: AsyncSession, channel: m.Channel, check_ids: Iterable[int]
+) -> set[int]:
+    """Make exactly these checks use the channel; returns the ids of the checks whose
+    channels changed. Ids of other projects' checks are ignored."""
+    wanted = set(
+        (
+            await session.scalars(
+                select(m.Check.id).where(
+                    m.Check.project_id == channel.project_id, m.Check.id.in_(set(check_ids))
+                )
+            )
+        ).all()
+    )
+    current = await channel_check_ids(session, channel)
+    removed, added = current - wanted, wanted - current
+    if removed:
+        await session.execute(
+            delete(m.check_channels).where(
+                m.check_channels.c.channel_id == channel.id,
+                m.check_channels.c.check_id.in_(removed),
+            )
+        )
+    if added:
+        await session.execute(
+            insert(m.check_channels),
+            [{"check_id": check_id, "channel_id": channel.id} for check_id in sorted(added)],
+        )
+    return removed | added
 
 
 async def list_channels(session: AsyncSession, project_id: int) -> list[m.Channel]:

@@ -9,7 +9,9 @@ from typing import Any
 
 import msgspec
 
+from app.config import Settings
 from app.integrations.base import DeliveryContext, Event
+from app.integrations.setup import SetupForm
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,20 @@ def get(kind: str) -> Integration:
     if integration is None:
         raise UnknownKind(kind)
     return integration
+
+
+def setup_form(kind: str) -> SetupForm:
+    """The kind's setup form (``app/integrations/<kind>/setup.py``); raises UnknownKind."""
+    module_name = _MODULES.get(kind)
+    if module_name is None or _load(kind) is None:
+        raise UnknownKind(kind)
+    form: SetupForm = importlib.import_module(f"app.integrations.{module_name}.setup").FORM
+    return form
+
+
+def enabled_kinds(settings: Settings) -> list[str]:
+    """The kinds the operator switched on, in registry order (the "add" grid's order)."""
+    return [kind for kind in _MODULES if kind in kinds() and setup_form(kind).enabled(settings)]
 
 
 def parse_config(kind: str, value: Any) -> Any:
