@@ -192,6 +192,11 @@ class ApiEndpoint:
             opt={"exclude_from_csrf": True},
         )(api_view)
 
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods this URL serves, besides OPTIONS (in registration order)."""
+        return tuple(self._methods)
+
     def get(self, *, write: bool = False) -> Callable[[ApiView], ApiView]:
         return self._register(HttpMethod.GET, write=write)
 

@@ -42,7 +42,7 @@ from litestar.openapi.spec import (
     Tag,
 )
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from app.web.api import schemas as s
 
@@ -237,15 +237,14 @@ def list_checks(
     ),
     security=_KEY,
     status_code=201,
-    response_description="Created.",
     responses=_write(
         _200=ResponseSpec(s.Check, description="An existing check matched `unique`; updated."),
         _400=_BAD_BODY,
         _403=_error("`check limit reached`."),
     ),
-    **_common("Checks"),
+    **_common("Checks", response_description="Created."),
 )
-def create_check(data: s.CheckCreate) -> s.Check: ...
+def create_check(data: JSONBody[s.CheckCreate]) -> s.Check: ...
 
 
 @get(
@@ -268,7 +267,7 @@ def get_check(check: CheckRef) -> s.Check: ...
     responses=_write(_400=_BAD_BODY, _403=_OTHER_PROJECT, _404=_NOT_FOUND),
     **_common("Checks"),
 )
-def update_check(check: CheckUuid, data: s.CheckUpdate) -> s.Check: ...
+def update_check(check: CheckUuid, data: JSONBody[s.CheckUpdate]) -> s.Check: ...
 
 
 @delete(
@@ -381,11 +380,10 @@ def list_channels() -> s.ChannelList: ...
     "Read-write key.",
     security=_KEY,
     status_code=201,
-    response_description="Created.",
     responses=_write(_400=_BAD_BODY),
-    **_common("Channels"),
+    **_common("Channels", response_description="Created."),
 )
-def create_channel(data: s.ChannelCreate) -> s.ChannelSummary: ...
+def create_channel(data: JSONBody[s.ChannelCreate]) -> s.ChannelSummary: ...
 
 
 @get(
@@ -631,10 +629,9 @@ def _ping(
         description=description + _PING_NOTE,
         media_type=_HTML,
         status_code=200,
-        response_description="`OK`.",
         response_headers=_PING_HEADERS,
         responses=responses,
-        **_common("Pinging", operation_class=PingOperation),
+        **_common("Pinging", operation_class=PingOperation, response_description="`OK`."),
     )
 
 
@@ -719,9 +716,10 @@ def ping_slug_exit_status(
     description="Heartbeat Central's heartbeat URL: a success ping of the check. No key.",
     media_type=_HTML,
     status_code=200,
-    response_description="`OK`.",
     responses={404: _text("`not found`.")},
-    **_common("Heartbeat Central", operation_class=HeartbeatOperation),
+    **_common(
+        "Heartbeat Central", operation_class=HeartbeatOperation, response_description="`OK`."
+    ),
 )
 def send_heartbeat(uuid: CheckUuid) -> str: ...
 
@@ -743,13 +741,12 @@ def list_applications() -> list[s.Application]: ...
     description="A simple check alerting through every channel of the project. Read-write key.",
     security=_KEY,
     status_code=201,
-    response_description="Created.",
     responses=_write(
         _400=_error("A field is missing or invalid."), _403=_error("`check limit reached`.")
     ),
-    **_common("Heartbeat Central"),
+    **_common("Heartbeat Central", response_description="Created."),
 )
-def create_application(data: s.ApplicationCreate) -> s.Application: ...
+def create_application(data: JSONBody[s.ApplicationCreate]) -> s.Application: ...
 
 
 @get(
@@ -775,7 +772,9 @@ def get_application(application: ApplicationId) -> s.ApplicationDetail: ...
     ),
     **_common("Heartbeat Central"),
 )
-def update_application(application: ApplicationId, data: s.ApplicationUpdate) -> s.Application: ...
+def update_application(
+    application: ApplicationId, data: JSONBody[s.ApplicationUpdate]
+) -> s.Application: ...
 
 
 @delete(
@@ -827,7 +826,7 @@ def list_heartbeats(
     },
     **_common("django-health-check-job"),
 )
-def sync_health_checks(data: s.MetricsSync) -> s.MetricsSyncResult: ...
+def sync_health_checks(data: JSONBody[s.MetricsSync]) -> s.MetricsSyncResult: ...
 
 
 DECLARATIONS: Sequence[HTTPRouteHandler] = [
