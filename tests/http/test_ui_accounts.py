@@ -52,7 +52,8 @@ class Inbox:
         """The path of the one link the last message carries."""
         body = self.received[-1].get_body(("plain",))
         assert body is not None
-        [url] = re.findall(r"https?://\S+", body.get_content())
+        urls: list[str] = re.findall(r"https?://\S+", body.get_content())
+        [url] = urls
         parts = urlsplit(url)
         assert parts.netloc == "testserver.local"
         assert parts.path.startswith(path_prefix)
@@ -330,7 +331,7 @@ async def test_signing_in_gives_a_new_session_id(
     after = client.cookies[SESSION_COOKIE]
     assert after != before
     async with db.sessionmaker() as session:
-        assert await session.get(m.WebSession, before) is None  # type: ignore[arg-type]
+        assert await session.get(m.WebSession, before) is None
         keys_left = (await session.scalars(select(m.WebSession.key))).all()
     assert before not in keys_left and after in keys_left
 
