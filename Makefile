@@ -26,8 +26,9 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every benchmark, one JSON report (bench/results/latest.json); BENCH_ARGS=--quick for a smoke run.
 bench: $(BIN)/.installed
-	$(BIN)/python bench/ping.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -364,7 +364,11 @@ async def _actor_figures() -> list[ActorFigures] | None:
 
 
 def _metrics_key_ok(request: Request[Any, Any, Any], expected: str | None) -> bool:
+    """``X-Metrics-Key`` as in Healthchecks, or ``Authorization: Bearer`` (what a Prometheus
+    scrape config's ``authorization`` section sends)."""
     given = request.headers.get("x-metrics-key")
+    if given is None:
+        given = _bearer_key(request)
     if not expected or given is None:
         return False
     return hmac.compare_digest(given.encode(), expected.encode())

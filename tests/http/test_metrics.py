@@ -384,7 +384,21 @@ async def test_operator_metrics_leave_out_queues_they_cannot_read(
     assert "could not read the Dramatiq queue depths" in caplog.text
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Metrics-Key": "wrong"}, {"X-Metrics-Key": ""}])
+async def test_operator_metrics_take_the_key_as_a_bearer_token(operator_client, broker):
+    # What a Prometheus scrape config's `authorization: {credentials: …}` sends.
+    r = await operator_client.get(
+        "/api/v3/metrics/", headers={"Authorization": f"Bearer {METRICS_KEY}"}
+    )
+    assert r.status_code == 200
+    assert "cronbeat_checks_total 0" in r.text
+    r = await operator_client.get("/api/v3/metrics/", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Metrics-Key": "wrong"}, {"X-Metrics-Key": ""}, {"Authorization": METRICS_KEY}],
+)
 async def test_operator_metrics_need_the_metrics_key(operator_client, headers):
     r = await operator_client.get("/api/v3/metrics/", headers=headers)
     assert r.status_code == 403
