@@ -151,7 +151,7 @@ class SetupForm:
         return self.field(self.identity).show(getattr(config, self.identity, None))
 
 
-_ERROR_AT = re.compile(r"(?P<message>.*) - at `\$\.(?P<field>\w+)")
+_ERROR_AT = re.compile(r"(?P<message>.*) - at `\$\.(?P<field>\w+)[^`]*`", re.DOTALL)
 _ERROR_NAMED = re.compile(r"(?P<field>\w+): (?P<message>.*)", re.DOTALL)
 _MISSING = re.compile(r"Object missing required field `(?P<field>\w+)`")
 

@@ -76,7 +76,7 @@ VALID: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "gotify": (
         {
             "url": "https://gotify.example.org",
-            "token": "AbC.123",
+            "token": "AbC.1",
             "priority": "8",
             "priority_up": "0",
         },

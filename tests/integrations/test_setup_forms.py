@@ -1,0 +1,155 @@
+"""Setup forms (app/integrations/<kind>/setup.py) and the channel functions the pages use."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from app.config import Settings, load_settings
+from app.db.engine import write_session
+from app.domain import channels
+from app.domain.errors import ValidationError
+from app.integrations import registry
+from app.integrations.setup import FormError, config_error_field
+from tests.http.test_ui_integrations import VALID
+
+BASE = load_settings({"SECRET_KEY": "x"})
+
+
+def test_every_kind_has_a_setup_form_and_a_template():
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates" / "integrations"
+    for kind in registry.kinds():
+        form = registry.setup_form(kind)
+        assert form.fields, kind
+        assert (templates / f"{kind}.html").is_file(), kind
+
+
+def test_form_fields_are_fields_of_the_config():
+    for kind in registry.kinds():
+        config_fields = set(registry.get(kind).config_type.__struct_fields__)
+        form_fields = {f.name for f in registry.setup_form(kind).fields}
+        assert form_fields <= config_fields, kind
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_a_config_survives_the_round_trip_through_the_form(kind):
+    form_values, config = VALID[kind]
+    form = registry.setup_form(kind)
+    assert form.to_config(form_values) == config
+    parsed = registry.parse_config(kind, config)
+    assert registry.parse_config(kind, form.to_config(form.from_config(parsed))) == parsed
+
+
+def test_a_new_form_starts_from_the_declared_defaults():
+    assert registry.setup_form("sms").initial() == {"value": "", "down": "on", "up": ""}
+    assert registry.setup_form("ntfy").initial()["url"] == "https://ntfy.sh"
+
+
+def test_unknown_kinds_have_no_form():
+    with pytest.raises(registry.UnknownKind):
+        registry.setup_form("carrier-pigeon")
+
+
+def test_to_config_reports_every_field_it_cannot_read():
+    form = registry.setup_form("telegram")
+    with pytest.raises(FormError) as caught:
+        form.to_config({"chat_id": "1", "thread_id": "seven"})
+    assert caught.value.errors == {"thread_id": "Enter a whole number."}
+
+
+def test_a_chat_id_is_a_number_when_it_looks_like_one():
+    form = registry.setup_form("telegram")
+    assert form.to_config({"chat_id": " -42 "}) == {"chat_id": -42}
+    assert form.to_config({"chat_id": "@my_channel"}) == {"chat_id": "@my_channel"}
+
+
+def test_headers_round_trip_as_lines():
+    field = registry.setup_form("webhook").field("headers_down")
+    assert field.parse("A: 1\n\nB:two: three\n") == {"A": "1", "B": "two: three"}
+    assert field.show({"A": "1", "B": "2"}) == "A: 1\nB: 2"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Expected `int` <= 5 - at `$.priority`", ("priority", "Expected `int` <= 5")),
+        ("url: must be an http:// or https:// URL", ("url", "must be an http:// or https:// URL")),
+        ("Object missing required field `topic`", ("topic", "This field is required.")),
+        ("Expected `object`, got `str`", (None, "Expected `object`, got `str`")),
+    ],
+)
+def test_config_errors_name_their_field(message, expected):
+    assert config_error_field(message) == expected
+
+
+def test_kinds_needing_credentials_are_off_without_them():
+    assert "telegram" not in registry.enabled_kinds(BASE)
+    assert "sms" not in registry.enabled_kinds(replace(BASE, twilio_account="AC", twilio_auth="x"))
+    on = replace(BASE, telegram_token="t", pushover_api_token="p")
+    assert {"telegram", "pushover"} <= set(registry.enabled_kinds(on))
+    assert "webhook" not in registry.enabled_kinds(replace(BASE, webhooks_enabled=False))
+
+
+def test_every_kind_is_on_when_configured(settings: Settings):
+    everything = replace(
+        settings,
+        telegram_token="t",
+        pushover_api_token="p",
+        twilio_account="AC",
+        twilio_auth="x",
+        twilio_from="+1555",
+    )
+    assert registry.enabled_kinds(everything) == [
+        k for k in registry._MODULES if k in registry.kinds()
+    ]
+
+
+# --- channel functions ---------------------------------------------------------------------------
+
+
+def test_a_config_error_keeps_the_api_message_and_names_the_field():
+    with pytest.raises(channels.ConfigError) as caught:
+        channels.validate("", "slack", {"url": "ftp://x"})
+    error = caught.value
+    assert error.field == "value"
+    assert error.message == "value: url: must be an http:// or https:// URL with a host"
+    assert (error.config_field, error.detail) == (
+        "url",
+        "must be an http:// or https:// URL with a host",
+    )
+
+
+async def test_update_channel_validates_and_recomputes_directions(factory, db):
+    project, _ = await factory.project()
+    channel = await factory.channel(project, kind="sms", value={"value": "+15551234567"})
+    async with write_session(db) as session:
+        await channels.update_channel(
+            session, channel, "Pager", {"value": "+15551234567", "down": False, "up": True}
+        )
+    async with db.sessionmaker() as session:
+        saved = await channels.get_channel(session, channel.code)
+    assert (saved.name, saved.notify_down, saved.notify_up) == ("Pager", False, True)
+    with pytest.raises(ValidationError):
+        async with write_session(db) as session:
+            await channels.update_channel(session, channel, "", {"value": "nope"})
+
+
+async def test_set_channel_checks_touches_only_the_project_and_reports_changes(factory, db):
+    project, _ = await factory.project()
+    a = await factory.check(project)
+    b = await factory.check(project)
+    foreign = await factory.check()
+    channel = await factory.channel(project, kind="slack", value={"url": "https://x.example/"})
+    await factory.assign(a, channel)
+    async with write_session(db) as session:
+        changed = await channels.set_channel_checks(session, channel, [b.id, foreign.id])
+    assert changed == {a.id, b.id}
+    async with db.sessionmaker() as session:
+        assert await channels.channel_check_ids(session, channel) == {b.id}
+        assert await channels.check_counts(session, project.id) == {channel.id: 1}
+    async with write_session(db) as session:
+        assert await channels.assign_all_checks(session, channel) == {a.id}
+        assert await channels.set_channel_checks(session, channel, [a.id, b.id]) == set()
