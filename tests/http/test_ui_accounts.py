@@ -356,6 +356,20 @@ async def test_signing_out_deletes_the_server_side_session(
     assert await signed_in_email(client) is None
 
 
+async def test_the_sign_out_button_carries_the_csrf_token(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    await factory.user("alice@example.org", PASSWORD)
+    await sign_in(client, "alice@example.org")
+    page = await client.get("/accounts/profile/")
+    form = re.search(r'<form method="post" action="/accounts/logout".*?</form>', page.text, re.S)
+    assert form is not None
+    token = re.search(r'<input type="hidden" name="_csrf_token" value="([^"]+)"', form.group(0))
+    assert token is not None
+    response = await client.post("/accounts/logout/", data={"_csrf_token": token.group(1)})
+    assert response.status_code == 303
+
+
 async def test_sign_out_needs_a_post_with_the_csrf_token(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
