@@ -43,7 +43,8 @@ def test_add_a_webhook_and_send_it_a_test(
 
     row.get_by_role("button", name="Send test").click()
     expect(page.get_by_text("Test notification sent.")).to_be_visible()
-    expect(page.locator("table.integrations tbody tr").get_by_text("OK", exact=True)).to_be_visible()
+    result = page.locator("table.integrations tbody tr").get_by_text("OK", exact=True)
+    expect(result).to_be_visible()
     screenshot(page, "integrations-list")
     assert len(httpserver.log) == 1
     assert httpserver.log[0][0].get_data(as_text=True).endswith("is down")
