@@ -278,7 +278,9 @@ async def test_the_api_key_scheme_guards_the_management_api(document):
         if management:
             assert operation.get("security") == [{"apiKey": []}], (path, method)
             assert "401" in operation["responses"], (path, method)
-            assert "key" in operation["description"], (path, method)
+            assert ("Read-write key" in operation["description"]) != (
+                "Read-only or read-write key" in operation["description"]
+            ), (path, method)
         elif path != "/api/v3/metrics/" and not path.startswith("/projects/"):
             assert "security" not in operation, (path, method)
     assert document["paths"]["/api/v3/metrics/"]["get"]["security"] == [{"metricsKey": []}]
@@ -404,6 +406,23 @@ async def test_every_management_url_serves_exactly_the_documented_methods(docume
     assert served
     for path, methods in served.items():
         assert documented[path] == methods, path
+
+
+async def test_the_key_each_operation_asks_for_is_the_key_it_needs(document):
+    checked = 0
+    for endpoint in _endpoints():
+        for path in endpoint.handler.paths:
+            target = _documented_as(document, path) if path.startswith("/api/v3/") else None
+            if target is None:
+                continue
+            for method in endpoint.methods:
+                description = document["paths"][target][method.lower()]["description"]
+                if method in endpoint.write_methods:
+                    assert "Read-write key" in description, (target, method)
+                else:
+                    assert "Read-only or read-write key" in description, (target, method)
+                checked += 1
+    assert checked >= 15
 
 
 async def test_every_served_public_route_is_documented(client, document, settings, db, clock):

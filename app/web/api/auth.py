@@ -197,6 +197,11 @@ class ApiEndpoint:
         """The methods this URL serves, besides OPTIONS (in registration order)."""
         return tuple(self._methods)
 
+    @property
+    def write_methods(self) -> tuple[str, ...]:
+        """The methods that need the read-write key."""
+        return tuple(name for name, method in self._methods.items() if method.write)
+
     def get(self, *, write: bool = False) -> Callable[[ApiView], ApiView]:
         return self._register(HttpMethod.GET, write=write)
 

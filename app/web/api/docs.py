@@ -209,8 +209,19 @@ def _body(media_type: str, content: dict[str, Any], components: dict[str, Any]) 
     return Body(media_type=media_type, type=type_label(schema), example=sample)
 
 
+def _key_label(scheme: dict[str, Any], description: str) -> str:
+    """``X-Api-Key (read-write)``: where the key goes, and which key the text asks for."""
+    where = scheme.get("name") or f"Authorization: {scheme.get('scheme', '').title()}"
+    if "Read-write key" in description:
+        return f"{where} (read-write)"
+    if "Read-only or read-write key" in description:
+        return f"{where} (read-only or read-write)"
+    return str(where)
+
+
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, Operation]]:
     components = document.get("components", {}).get("schemas", {})
+    schemes = document.get("components", {}).get("securitySchemes", {})
     for path, item in document["paths"].items():
         for method in _METHODS:
             operation = item.get(method)
@@ -245,7 +256,9 @@ def _operations(document: dict[str, Any]) -> Iterator[tuple[str, Operation]]:
                 for status, answer in sorted(operation.get("responses", {}).items())
             ]
             security = [
-                name for requirement in operation.get("security", []) for name in requirement
+                _key_label(schemes.get(name, {}), operation.get("description", ""))
+                for requirement in operation.get("security", [])
+                for name in requirement
             ]
             yield (
                 (operation.get("tags") or ["Other"])[0],
