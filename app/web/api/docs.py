@@ -30,10 +30,12 @@ _NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 @functools.lru_cache(maxsize=8)
 def _document_bytes(site_root: str, site_name: str) -> bytes:
+    # The handlers run in a thread: building the document the first time takes most of a
+    # second of CPU, which must not stall the event loop.
     return msgspec.json.encode(openapi_document(site_root, site_name))
 
 
-@get("/api/openapi.json", name="api-openapi", include_in_schema=False, sync_to_thread=False)
+@get("/api/openapi.json", name="api-openapi", include_in_schema=False, sync_to_thread=True)
 def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The OpenAPI 3.1 document (CORS open, so tools in a browser can load it)."""
     settings = AppState.of(request).settings
@@ -315,7 +317,7 @@ def page_context(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@get("/api/docs", name="api-docs", include_in_schema=False, sync_to_thread=False)
+@get("/api/docs", name="api-docs", include_in_schema=False, sync_to_thread=True)
 def api_docs(request: Request[Any, Any, Any]) -> Template:
     settings = AppState.of(request).settings
     document = openapi_document(settings.site_root, settings.site_name)
