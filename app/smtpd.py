@@ -358,28 +358,33 @@ def _quiet_aiosmtpd() -> None:
 
 async def serve_smtpd(settings: Settings, *, host: str, port: int) -> None:
     """Listen for email pings until SIGTERM or SIGINT."""
+    stopping = _stop_on_signals()  # before saying we listen: a stop may follow at once
     server = EmailPingServer(settings, host=host, port=port)
     live.ensure_outbox(settings.redis_url)  # open dashboards show email pings too
     await server.start()
     log.info("Email pings on smtp://%s:%s for *@%s", host, server.port, settings.ping_email_domain)
     try:
-        await _until_signalled()
+        await stopping.wait()
     finally:
         await server.stop()
         log.info("Email pings stopped")
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by the first SIGTERM or SIGINT; repeats are ignored from then on (process
+    managers that signal the whole group, supervisors passing it on), so they cannot cut the
+    clean shutdown short."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for signum in signals:
-        loop.add_signal_handler(signum, stopping.set)
-    try:
-        await stopping.wait()
-    finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
+
+    def stop(signum: signal.Signals) -> None:
+        stopping.set()
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    return stopping
 
 
 def run_smtpd(settings: Settings, *, host: str, port: int) -> None:

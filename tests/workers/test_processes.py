@@ -85,3 +85,15 @@ def test_scheduler_retries_without_redis_and_stops_cleanly(tmp_path) -> None:
     code, out = stop_twice(process)
     assert code == 0, out
     assert "scheduler stopped" in out
+
+
+def test_smtpd_stops_cleanly_on_sigterm_twice(tmp_path) -> None:
+    from tests.e2e.test_cli import run
+
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cronbeat.db"}
+    run(env, "db", "upgrade")
+    process = start(tmp_path, "smtpd", "--port", str(closed_port()))
+    wait_for_line(process, "Email pings on smtp://")
+    code, out = stop_twice(process)
+    assert code == 0, out
+    assert "Email pings stopped" in out
