@@ -40,9 +40,12 @@ _ROW_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(slots=True)
 class CheckRow:
-    """One line of the checks page: what it shows and what status rules read."""
+    """One line of the checks page: what it shows and what status rules read.
+
+    Fields in the order of ``_ROW_COLUMNS`` (rows are built positionally: 1,000 of them per
+    page view, so construction cost matters)."""
 
     id: int
     code: uuid.UUID
@@ -155,7 +158,7 @@ async def load_rows(
     if ids is not None:
         query = query.where(m.Check.id.in_(list(ids)))
     result = await conn.execute(query.order_by(m.Check.id))
-    return [CheckRow(**row._mapping) for row in result]
+    return [CheckRow(*row) for row in result]  # type: ignore[call-arg]
 
 
 # --- when a row changes without a ping --------------------------------------------------------

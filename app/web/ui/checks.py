@@ -8,6 +8,7 @@ appears or disappears). The live stream renders rows with the same ``check_row.h
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.params import Body
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from app import live
 from app.db.engine import write_session
@@ -28,6 +30,7 @@ from app.domain.dashboard import CheckFilter, CheckRow
 from app.domain.errors import BadRequest, LimitReached, ValidationError
 from app.domain.permissions import Right
 from app.web.state import AppState
+from app.web.ui import formatting
 from app.web.ui.base import ProjectAccess, flash, project_access, render
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -78,12 +81,29 @@ def _details_prefix(request: Request[Any, Any, Any]) -> str:
     return url.split(str(probe))[0]
 
 
+def _row_template(request: Request[Any, Any, Any]) -> Any:
+    # Looked up once per page, not once per row: each lookup stats the file (auto-reload).
+    return request.app.template_engine.get_template(ROW_FRAGMENT)  # type: ignore[union-attr]
+
+
+@functools.lru_cache(maxsize=1024)
+def schedule_text(kind: str, timeout: int, grace: int, schedule: str, tz: str) -> Markup:
+    """``every 1 day, grace 1 hour`` or ``<code>0 3 * * *</code> (Europe/Riga), grace …``.
+
+    Cached: a project's checks share a handful of schedules, and this runs once per row."""
+    grace_text = f"grace {formatting.duration(grace)}"
+    if kind == "simple":
+        return Markup("every {}, {}").format(formatting.duration(timeout), grace_text)
+    return Markup("<code>{}</code> ({}), {}").format(schedule, tz, grace_text)
+
+
 def render_row(
     request: Request[Any, Any, Any], links: RowLinks, row: CheckRow, now: datetime
 ) -> str:
     """One row's HTML, as the page renders it: what the live stream sends."""
-    template = request.app.template_engine.get_template(ROW_FRAGMENT)  # type: ignore[union-attr]
-    html: str = template.render(request=request, row=row, links=links, now=now, tz=links.tz)
+    html: str = _row_template(request).render(
+        request=request, row=row, links=links, now=now, tz=links.tz, schedule_text=schedule_text
+    )
     return html
 
 
@@ -151,6 +171,8 @@ async def _list_context(
         "all_tags": dashboard.all_tags(rows),
         "statuses": dashboard.STATUSES,
         "links": row_links(request, access),
+        "row_template": _row_template(request),
+        "schedule_text": schedule_text,
         "list_url": list_url,
         "current_url": list_url + query_string(wanted),
         "events_url": events_url + query_string(wanted),
