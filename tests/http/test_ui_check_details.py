@@ -381,20 +381,18 @@ async def test_the_ping_log_shows_kinds_durations_and_sources(
     client: httpx.AsyncClient, setup: Setup, factory: Factory
 ) -> None:
     async with factory.db.engine.begin() as conn:
-        for n, fields in enumerate(
-            [
-                {"kind": "start", "method": "POST", "ua": "curl/8.5"},
-                {"kind": "fail", "exitstatus": 3, "duration": 125.0, "body": b"oops"},
-                {
-                    "kind": "success",
-                    "scheme": "email",
-                    "remote_addr": "cron@example.org",
-                    "method": "",
-                    "ua": "Email from cron@example.org",
-                },
-            ],
-            start=1,
-        ):
+        pings: list[dict[str, Any]] = [
+            {"kind": "start", "method": "POST", "ua": "curl/8.5"},
+            {"kind": "fail", "exitstatus": 3, "duration": 125.0, "body": b"oops"},
+            {
+                "kind": "success",
+                "scheme": "email",
+                "remote_addr": "cron@example.org",
+                "method": "",
+                "ua": "Email from cron@example.org",
+            },
+        ]
+        for n, fields in enumerate(pings, start=1):
             values = {"check_id": setup.check.id, "n": n, "created": factory.clock()}
             values.update({"remote_addr": "10.0.0.9", "method": "GET", **fields})
             await conn.execute(insert(m.Ping).values(**values))
@@ -726,3 +724,29 @@ async def _count_queries(factory: Factory, client: httpx.AsyncClient, url: str) 
         event.remove(factory.db.engine.sync_engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len([s for s in statements if "pings" in s.lower()])
+
+
+async def test_every_form_carries_a_real_csrf_field(
+    client: httpx.AsyncClient, setup: Setup, factory: Factory
+) -> None:
+    await factory.channel(setup.project, kind="email", name="Ops mail")
+    await sign_in(client, OWNER)
+    html = (await client.get(setup.url)).text
+    forms = html.count('<form method="post"')
+    # edit, schedule, channels, pause (sign-out in the header has its own)
+    assert forms >= 5
+    assert html.count('<input type="hidden" name="_csrf_token"') == forms
+    assert "&lt;input" not in html
+    confirm = (await client.get(f"{setup.url}/delete")).text
+    assert '<input type="hidden" name="_csrf_token"' in confirm
+
+
+async def test_a_form_posted_with_the_pages_own_token_is_accepted(
+    client: httpx.AsyncClient, setup: Setup, factory: Factory
+) -> None:
+    await sign_in(client, OWNER)
+    html = (await client.get(setup.url)).text
+    token = html.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = await client.post(f"{setup.url}/pause", data={"_csrf_token": token})
+    assert response.status_code == 303
+    assert (await factory.reload(setup.check)).status == "paused"

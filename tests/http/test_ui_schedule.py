@@ -306,14 +306,10 @@ async def test_the_preview_needs_a_member(
 
 
 async def test_the_preview_of_an_anonymous_htmx_request_reloads_to_sign_in(
-    factory: Factory, settings: object, db: object, clock: FakeClock, check: m.Check
+    client: httpx.AsyncClient, check: m.Check
 ) -> None:
-    from app.main import create_app
-
-    app = create_app(settings, db=db, clock=clock)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as anon:
-        response = await anon.get(_url(check, "/schedule-preview"), headers={"HX-Request": "true"})
+    await post_form(client, "/accounts/logout/")
+    response = await client.get(_url(check, "/schedule-preview"), headers={"HX-Request": "true"})
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/accounts/login")
 
