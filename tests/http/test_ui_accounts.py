@@ -10,6 +10,7 @@ import asyncio
 import email
 import email.policy
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
@@ -94,11 +95,6 @@ async def signed_in_email(client: httpx.AsyncClient) -> str | None:
     found = re.search(r"Signed in as <strong>([^<]+)</strong>", response.text)
     assert found is not None
     return found.group(1)
-
-
-async def session_rows(db: Database) -> int:
-    async with db.sessionmaker() as session:
-        return int(await session.scalar(select(func.count()).select_from(m.WebSession)) or 0)
 
 
 def set_cookie(response: httpx.Response, name: str) -> str:
@@ -602,6 +598,25 @@ async def test_without_an_smtp_server_the_link_is_logged(
         [url] = re.findall(r"http://testserver.local(/accounts/login/link/\S+)", caplog.text)
         assert (await post_form(client, url)).status_code == 303
         assert await signed_in_email(client) == "alice@example.org"
+
+
+async def test_a_mail_server_that_is_down_changes_nothing_in_the_answer(
+    settings: Settings,
+    db: Database,
+    clock: FakeClock,
+    factory: Factory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await factory.user("alice@example.org", PASSWORD)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    down = replace(settings, email_port=closed_port)
+    async with app_client(down, db, clock) as client:
+        response = await request_link(client, "alice@example.org")
+        assert response.status_code == 303
+        assert LINK_SENT in (await client.get("/accounts/login/link/")).text
+    assert "could not send login_link email" in caplog.text
 
 
 # --- password reset -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import jinja2
 from litestar import Request, get, post
@@ -71,9 +72,9 @@ def _checks_url(request: Request[Any, Any, Any], code: object) -> str:
 
 
 def _absolute(request: Request[Any, Any, Any], route: str, **params: Any) -> str:
-    site_root = AppState.of(request).settings.site_root
-    origin = site_root.split("://", 1)[0] + "://" + site_root.split("://", 1)[1].split("/", 1)[0]
-    return origin + request.app.route_reverse(route, **params)
+    """A URL for an email: SITE_ROOT's origin (route paths already hold its path)."""
+    site = urlsplit(AppState.of(request).settings.site_root)
+    return f"{site.scheme}://{site.netloc}{request.app.route_reverse(route, **params)}"
 
 
 @lru_cache(maxsize=1)
