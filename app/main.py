@@ -89,7 +89,8 @@ def create_app(
         state=State({"cronbeat": state}),
         lifespan=[lifespan],
         template_config=TemplateConfig(
-            directory=ROOT / "templates",
+            # Each integration keeps its setup form beside its transport (STYLE.md).
+            directory=[ROOT / "templates", ROOT / "app" / "integrations"],
             engine=JinjaTemplateEngine,
             engine_callback=formatting.configure,
         ),

@@ -4,7 +4,7 @@ Each ``app/integrations/<kind>/setup.py`` declares ``FORM = SetupForm(...)``: it
 (named after the config struct's fields, so a config error ``$.url`` lands next to the form
 field ``url``), whether the kind is switched on, and which field identifies the channel in
 lists. The generic ``to_config`` / ``from_config`` turn form values into the JSON the API
-would store and back. The page template is ``templates/integrations/<kind>.html``.
+would store and back. The layout is ``app/integrations/<kind>/form.html``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The integrations page: a project's channels, their setup forms, tests, checks and removal.
 
 Every kind's form is declared in ``app/integrations/<kind>/setup.py`` and laid out by
-``templates/integrations/<kind>.html``; this module knows no kind by name.
+``app/integrations/<kind>/form.html`` (beside its transport); this module knows no kind by name.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ class SetupPage:
             "kind": self.kind,
             "label": _label(self.kind),
             "setup": self.form,
-            "fields_template": f"integrations/{self.kind}.html",
+            "fields_template": f"{self.kind}/form.html",
             "name": self.name,
             "values": self.values,
             "errors": self.errors,
