@@ -20,11 +20,11 @@ BASE = load_settings({"SECRET_KEY": "x"})
 def test_every_kind_has_a_setup_form_and_a_template():
     from pathlib import Path
 
-    templates = Path(__file__).resolve().parents[2] / "templates" / "integrations"
+    integrations = Path(__file__).resolve().parents[2] / "app" / "integrations"
     for kind in registry.kinds():
         form = registry.setup_form(kind)
         assert form.fields, kind
-        assert (templates / f"{kind}.html").is_file(), kind
+        assert (integrations / kind / "form.html").is_file(), kind
 
 
 def test_form_fields_are_fields_of_the_config():
