@@ -98,7 +98,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         _truncate(settings.database_url)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = replace(settings, site_root=url)
+    settings = replace(settings, site_root=url, ping_endpoint=f"{url}/ping/")
     app = create_app(settings, debug=True)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
