@@ -151,7 +151,6 @@ async def test_read_only_members_see_everything_but_no_write_controls(
     html = response.text
     assert "Nightly backup" in html
     assert 'action="' + setup.url + '"' not in html
-    assert "/schedule" not in html.split("schedule-preview")[0] or 'name="kind"' not in html
     assert 'name="kind"' not in html
     assert "/pause" not in html
     assert "/delete" not in html

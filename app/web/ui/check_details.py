@@ -275,12 +275,9 @@ async def ping_log(
     """One page of the ping log: the fragment for htmx, the whole page otherwise."""
     access = await _access(request, code, Right.VIEW)
     if not _is_htmx(request):
-        params = {"before": before} if before is not None else {}
-        if after is not None:
-            params = {"after": after}
-        query = "&".join(f"{key}={value}" for key, value in params.items())
         target = request.app.route_reverse("check-details", code=code)
-        return Redirect(path=f"{target}?{query}#pings" if query else f"{target}#pings")
+        query = f"?{request.url.query}" if request.url.query else ""
+        return Redirect(path=f"{target}{query}#pings")
     async with AppState.of(request).db.sessionmaker() as session:
         check = await _load_check(session, code)
         page = await check_history.ping_page(
