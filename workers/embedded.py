@@ -1,30 +1,28 @@
 """The worker and the scheduler inside `cronbeat serve`: Dramatiq worker threads on the
-in-memory broker, and a small asyncio task that does periodiq's job (enqueue periodic actors
-at their cron times), since periodiq's own loop needs the main thread's SIGALRM."""
+in-memory broker (or Redis, when REDIS_URL is set), and the scheduler of `cronbeat scheduler`
+(workers/scheduler.py) in a thread of its own: it sweeps from the first second, enqueues the
+periodic actors at their cron times, and retries while a broker does not answer."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import threading
 
 import dramatiq
-import pendulum
 
 from workers.runtime import stopping
+from workers.scheduler import Scheduler, periodic_actors
 
 log = logging.getLogger("cronbeat.worker")
-
-
-def periodic_actors(broker: dramatiq.Broker) -> list[dramatiq.Actor]:
-    return [actor for actor in broker.actors.values() if "periodic" in actor.options]
 
 
 class EmbeddedWorker:
     def __init__(self, threads: int = 16) -> None:
         self.threads = threads
         self._worker: dramatiq.Worker | None = None
-        self._scheduler: asyncio.Task[None] | None = None
+        self._scheduler: Scheduler | None = None
+        self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
         from workers.actors import broker, sweep
@@ -32,23 +30,15 @@ class EmbeddedWorker:
         stopping.clear()
         self._worker = dramatiq.Worker(broker, worker_threads=self.threads, worker_timeout=100)
         self._worker.start()
-        sweep.send()  # sweep from the first second, not from the next full minute
-        self._scheduler = asyncio.create_task(self._schedule(broker))
-        log.info("worker: %d threads on the in-memory broker", self.threads)
-
-    async def _schedule(self, broker: dramatiq.Broker) -> None:
-        actors = periodic_actors(broker)
-        while True:
-            now = datetime.now(UTC)
-            await asyncio.sleep(60.5 - now.second - now.microsecond / 1e6)
-            minute = pendulum.now("UTC").replace(second=0, microsecond=0)
-            for actor in actors:
-                if actor.options["periodic"].validate(minute):
-                    actor.send_with_options(scheduled_at=str(minute))
+        self._scheduler = Scheduler(periodic_actors(broker), first=[sweep])
+        self._thread = threading.Thread(target=self._scheduler.run, name="scheduler", daemon=True)
+        self._thread.start()
+        log.info("worker: %d threads on %s", self.threads, type(broker).__name__)
 
     async def stop(self) -> None:
         stopping.set()
-        if self._scheduler is not None:
-            self._scheduler.cancel()
+        if self._scheduler is not None and self._thread is not None:
+            self._scheduler.stop.set()
+            await asyncio.to_thread(self._thread.join, 5)
         if self._worker is not None:
             await asyncio.to_thread(self._worker.stop, 30_000)
