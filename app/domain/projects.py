@@ -14,6 +14,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import mail
@@ -198,7 +199,12 @@ async def invite_member(
     if user.id == project.owner_id or await _membership(session, project.id, user.id):
         raise ValidationError("email", f"{user.email} is already a member of this project")
     session.add(m.Member(project_id=project.id, user_id=user.id, role=role.value))
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # the same person invited twice at the same moment
+        raise ValidationError(
+            "email", f"{user.email} is already a member of this project"
+        ) from None
     return Invitation(user=user, new_user=new_user)
 
 
@@ -231,27 +237,36 @@ async def remove_member(session: AsyncSession, project_id: int, user_id: int) ->
     await session.flush()
 
 
-async def transfer_ownership(session: AsyncSession, project: m.Project, new_owner_id: int) -> None:
+async def transfer_ownership(session: AsyncSession, project_id: int, new_owner_id: int) -> None:
     """Hand the project to one of its members; the old owner stays on as a manager."""
+    # Locked, so two concurrent transfers cannot both demote the same old owner.
+    project = await session.scalar(
+        select(m.Project).where(m.Project.id == project_id).with_for_update()
+    )
+    if project is None:
+        raise NotFound("no such project")
     if new_owner_id == project.owner_id:
         raise Conflict("this user already owns the project")
     member = await _require_membership(session, project.id, new_owner_id)
     old_owner_id = project.owner_id
     await session.delete(member)
+    project.owner_id = new_owner_id
     await session.flush()
-    await session.execute(
-        update(m.Project).where(m.Project.id == project.id).values(owner_id=new_owner_id)
-    )
     session.add(m.Member(project_id=project.id, user_id=old_owner_id, role=Role.MANAGER.value))
     await session.flush()
 
 
-async def delete_project(session: AsyncSession, project: m.Project, confirmation: str) -> None:
-    """Delete the project, its checks, pings, flips and channels (database cascades). The
-    caller must type the project's name: a cheap guard against deleting the wrong one."""
+async def delete_project(session: AsyncSession, project: m.Project, confirmation: str) -> list[int]:
+    """Delete the project, its checks, pings, flips and channels (database cascades); returns
+    the ids of the checks that went with it. The caller must type the project's name: a cheap
+    guard against deleting the wrong one."""
     if confirmation.strip() != project.name.strip():
         raise ValidationError("confirm_name", "type the project's name exactly to delete it")
+    check_ids = list(
+        await session.scalars(select(m.Check.id).where(m.Check.project_id == project.id))
+    )
     await session.execute(delete(m.Project).where(m.Project.id == project.id))
+    return check_ids
 
 
 def invitation_email(

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from app.db import models as m
 from app.db.engine import Database, write_session
 from app.domain import keys, projects
+from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.permissions import Role
 from tests.conftest import FakeClock
 from tests.factories import Factory
@@ -548,3 +549,41 @@ async def test_a_read_only_member_sees_settings_without_write_controls(
     for word in ("Rename project", "Create new", "Revoke", "Invite", "Make owner", "Delete this"):
         assert word not in page.text
     assert "Leave project" in page.text
+
+
+# --- the domain rules, without HTTP --------------------------------------------------------------
+
+
+async def test_ownership_goes_only_to_a_member(
+    factory: Factory, db: Database, owner: m.User, project: m.Project
+) -> None:
+    outsider = await factory.user("outsider@example.org")
+    with pytest.raises(NotFound, match="no such member"):
+        async with write_session(db) as session:
+            await projects.transfer_ownership(session, project.id, outsider.id)
+    with pytest.raises(Conflict, match="already owns"):
+        async with write_session(db) as session:
+            await projects.transfer_ownership(session, project.id, owner.id)
+    reloaded = await load_project(db, project)
+    assert reloaded is not None and reloaded.owner_id == owner.id
+
+
+async def test_a_member_cannot_be_made_owner_by_role(
+    factory: Factory, db: Database, project: m.Project
+) -> None:
+    member = await factory.user("member@example.org")
+    await add_member(db, project, member, Role.REGULAR)
+    with pytest.raises(ValidationError, match="not a member role"):
+        async with write_session(db) as session:
+            await projects.change_role(session, project.id, member.id, Role.OWNER)
+    assert await member_roles(db, project) == {"member@example.org": "regular"}
+
+
+async def test_deleting_returns_the_checks_that_went(
+    factory: Factory, db: Database, project: m.Project
+) -> None:
+    first = await factory.check(project)
+    second = await factory.check(project)
+    async with write_session(db) as session:
+        gone = await projects.delete_project(session, project, " Backups ")
+    assert sorted(gone) == sorted([first.id, second.id])

@@ -18,7 +18,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from app import mail
+from app import live, mail
 from app.db.engine import write_session
 from app.domain import accounts, projects, ratelimit
 from app.domain.errors import Conflict, NotFound, ValidationError
@@ -451,7 +451,7 @@ async def transfer(request: Request[Any, Any, Any], code: uuid.UUID, user_id: in
     access = await project_access(request, code, Right.OWN)
     try:
         async with write_session(AppState.of(request).db) as session:
-            await projects.transfer_ownership(session, access.project, user_id)
+            await projects.transfer_ownership(session, access.project.id, user_id)
     except (NotFound, Conflict) as error:
         raise NotFoundException(error.message) from None
     flash(request, "Ownership transferred. You are now a manager of this project.")
@@ -488,9 +488,12 @@ async def delete(
     access = await project_access(request, code, Right.OWN)
     try:
         async with write_session(AppState.of(request).db) as session:
-            await projects.delete_project(session, access.project, data.get("confirm_name", ""))
+            check_ids = await projects.delete_project(
+                session, access.project, data.get("confirm_name", "")
+            )
     except ValidationError as error:
         return await _delete_page(request, access, error.message, status_code=400)
+    live.hub.publish(check_ids)  # open dashboards of those checks learn they are gone
     flash(request, f"Project “{access.project.name}” deleted.")
     return redirect(request, "projects")
 
