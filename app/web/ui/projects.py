@@ -19,6 +19,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from app import live, mail
+from app.db import models as m
 from app.db.engine import write_session
 from app.domain import accounts, projects, ratelimit
 from app.domain.errors import Conflict, NotFound, ValidationError
@@ -26,6 +27,7 @@ from app.domain.permissions import MEMBER_ROLES, Right, Role
 from app.web.state import AppState
 from app.web.ui.base import (
     ProjectAccess,
+    SignInRequired,
     flash,
     project_access,
     redirect,
@@ -70,7 +72,9 @@ async def project_add(request: Request[Any, Any, Any], data: Form) -> Template |
     name = data.get("name", "")
     try:
         async with write_session(state.db) as session:
-            owner = await accounts.get_user_by_email(session, viewer.email)
+            owner = await session.get(m.User, viewer.id)
+            if owner is None:  # deleted since require_viewer loaded them
+                raise SignInRequired()
             project, plain = await accounts.create_project(
                 session, owner, name, secret_key=state.settings.secret_key
             )
