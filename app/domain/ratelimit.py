@@ -32,6 +32,7 @@ LOGIN_PER_IP = Limit("login-ip", 20, 3600)
 LOGIN_PER_EMAIL = Limit("login-email", 20, 3600)
 PASSWORD_PER_EMAIL = Limit("password-email", 20, 86400)
 INVITES_PER_USER = Limit("invites-user", 20, 86400)
+_EPSILON = 1e-9
 
 
 async def _take(conn: AsyncConnection, limit: Limit, value: str, now: datetime) -> bool:
@@ -45,8 +46,9 @@ async def _take(conn: AsyncConnection, limit: Limit, value: str, now: datetime) 
         elapsed = max(0.0, (now - row.updated).total_seconds())
         tokens = min(1.0, row.tokens + elapsed / limit.window)
     tokens -= 1.0 / limit.capacity
-    if tokens < 0:
+    if tokens < -_EPSILON:  # 1 - 20 × (1/20) is a hair below zero in floating point
         return False
+    tokens = max(tokens, 0.0)
     if row is None:
         await conn.execute(insert(m.TokenBucket).values(value=key, tokens=tokens, updated=now))
     else:

@@ -117,8 +117,10 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(migrated_database: str) -> Iterator[Any]:
+    # Module scope: Playwright's sync API owns the main thread's event loop while it runs,
+    # which async tests in later modules need back.
     # Migrations run their own event loop: they must run before Playwright owns this
     # thread's loop, hence the dependency on the session's migrated database.
     executable = shutil.which("chromium")

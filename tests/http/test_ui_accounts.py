@@ -203,11 +203,6 @@ async def wrong_password(client: httpx.AsyncClient, address: str, ip: str) -> ht
     return await post_form(client, "/accounts/login/", data, headers={"x-forwarded-for": ip})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/domain/ratelimit.py: 1.0 - 20 * (1/20) is -3e-16 in floating point, so a "
-    "bucket of 20 refuses its 20th use; remove this mark when the bucket math is fixed",
-)
 async def test_twenty_sign_in_attempts_an_hour_are_allowed(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -49,3 +49,9 @@ async def test_a_refusal_costs_the_other_buckets_nothing(db: Database, clock: Fa
 def test_bucket_keys_do_not_hold_the_value_in_clear() -> None:
     key = ratelimit.LOGIN_PER_EMAIL.key("ann@example.org")
     assert "ann" not in key and key.startswith("login-email-")
+
+
+async def test_a_bucket_of_twenty_allows_exactly_twenty(db: Database, clock: FakeClock) -> None:
+    twenty = Limit("twenty", 20, 3600)  # 1 - 20 × (1/20) is a hair below zero in floats
+    results = [await ratelimit.allow(db, clock(), (twenty, "a")) for _ in range(21)]
+    assert results == [True] * 20 + [False]
