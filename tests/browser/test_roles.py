@@ -114,3 +114,23 @@ def test_a_new_project_shows_its_keys_once(page: Any, live_server: LiveServer) -
     page.reload()
     expect(page.get_by_text("were shown once")).to_be_visible()
     expect(page.get_by_label("API key (read-write)")).to_have_count(0)
+
+
+def test_the_settings_page_fits_a_phone(phone_page: Any, live_server: LiveServer) -> None:
+    async def make_project(factory: Factory) -> str:
+        owner = await factory.user("owner@example.org", PASSWORD)
+        member = await factory.user("member-with-a-long-address@example.org")
+        project, _ = await factory.project(owner, name="Payments")
+        async with write_session(factory.db) as session:
+            await projects.invite_member(session, project, member.email, Role.MANAGER)
+        return str(project.code)
+
+    code = live_server.run(make_project)
+    sign_in(phone_page, "owner@example.org", PASSWORD)
+    phone_page.goto(f"/projects/{code}/settings/")
+    expect(phone_page.get_by_role("button", name="Invite")).to_be_visible()
+    overflow = phone_page.evaluate(
+        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    assert overflow is False
+    screenshot(phone_page, "project-settings-phone")
