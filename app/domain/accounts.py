@@ -82,6 +82,21 @@ class ProjectKeys:
     badge_key: str
 
 
+MAX_PROJECT_NAME = 200
+
+
+def validate_project_name(name: str) -> str:
+    """A project's name, stripped; the rule for creating and renaming alike."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("name", "project name must not be empty")
+    if len(name) > MAX_PROJECT_NAME:
+        raise ValidationError(
+            "name", f"project name is too long ({MAX_PROJECT_NAME} characters at most)"
+        )
+    return name
+
+
 async def create_project(
     session: AsyncSession,
     owner: m.User,
@@ -89,11 +104,7 @@ async def create_project(
     *,
     secret_key: str,
 ) -> tuple[m.Project, ProjectKeys]:
-    name = name.strip()
-    if not name:
-        raise ValidationError("name", "project name must not be empty")
-    if len(name) > 200:
-        raise ValidationError("name", "project name is too long (200 characters at most)")
+    name = validate_project_name(name)
     plain = ProjectKeys(
         api_key=keys.new_api_key(),
         api_key_readonly=keys.new_api_key(read_only=True),

@@ -26,7 +26,7 @@ from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.permissions import MEMBER_ROLES, Role, parse_member_role
 from app.domain.status import Timing, displayed_status
 
-MAX_NAME_LENGTH = 200
+MAX_NAME_LENGTH = accounts.MAX_PROJECT_NAME
 # The order summaries are shown in: what needs attention first.
 SUMMARY_STATUSES = ("down", "grace", "up", "new", "paused")
 
@@ -97,16 +97,7 @@ async def _count_statuses(
 # --- name and keys -------------------------------------------------------------------------------
 
 
-def validate_name(name: str) -> str:
-    """The same rule as at creation (``accounts.create_project``)."""
-    name = name.strip()
-    if not name:
-        raise ValidationError("name", "project name must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(
-            "name", f"project name is too long ({MAX_NAME_LENGTH} characters at most)"
-        )
-    return name
+validate_name = accounts.validate_project_name
 
 
 async def rename_project(session: AsyncSession, project_id: int, name: str) -> str:
