@@ -26,7 +26,6 @@ from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.permissions import MEMBER_ROLES, Role, parse_member_role
 from app.domain.status import Timing, displayed_status
 
-MAX_NAME_LENGTH = accounts.MAX_PROJECT_NAME
 # The order summaries are shown in: what needs attention first.
 SUMMARY_STATUSES = ("down", "grace", "up", "new", "paused")
 
