@@ -147,8 +147,15 @@ async def test_old_flips_and_notifications_go_and_recent_ones_stay(
     monkeypatch.setattr(retention, "_delete_batch", recording)
     counts = await retention.prune(db, now, batch=3)
 
-    assert counts == {"pings": 0, "flips": 10, "notifications": 10}
-    assert deleted_per_transaction == [3, 3, 3, 1] * 2  # notifications, then flips
+    assert counts == {
+        "pings": 0,
+        "flips": 10,
+        "notifications": 10,
+        "sessions": 0,
+        "rate_limit_buckets": 0,
+    }
+    # Notifications, then flips; then (nothing to delete) sessions and buckets.
+    assert deleted_per_transaction == [3, 3, 3, 1] * 2 + [0, 0]
     assert await count(db, m.Flip) == 5
     assert await count(db, m.Notification) == 5
     async with db.engine.connect() as conn:
