@@ -30,6 +30,7 @@ from workers.scheduler import ignore_stop_signals
 log = logging.getLogger("cronbeat.worker")
 
 _PR_SET_PDEATHSIG = 1
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def _on_stop_signals(event: threading.Event, who: str) -> None:
@@ -43,6 +44,9 @@ def _on_stop_signals(event: threading.Event, who: str) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    # Children start with these signals blocked (see run_workers): a stop that came while
+    # this process was starting is delivered now, to the handler.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def run_worker(threads: int, shutdown_timeout: float, *, process: str = "worker") -> int:
@@ -103,8 +107,14 @@ def run_workers(processes: int, threads: int, shutdown_timeout: float) -> int:
         )
         for i in range(processes)
     ]
-    for child in children:
-        child.start()
+    # A child inherits the blocked signals through spawn's fork and exec, so a SIGTERM to the
+    # process group while it is still importing waits for its handler instead of killing it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        for child in children:
+            child.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     status = 0
     while not stop.wait(0.5):
         ended = [child for child in children if child.exitcode is not None]
