@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +41,20 @@ class FakeClock:
     def advance(self, seconds: float = 0, **kwargs: float) -> datetime:
         self.now += timedelta(seconds=seconds, **kwargs)
         return self.now
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its production cost spends ~50 ms per hash by design; the tests check the
+    rules around passwords, not the cost, so they hash at argon2's cheapest profile."""
+    from argon2 import PasswordHasher, profiles
+
+    from app.domain import keys
+
+    production = keys._password_hasher
+    keys._password_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    keys._password_hasher = production
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ async def create_user(
         raise Conflict(f"a user with email {email} already exists")
     user = m.User(
         email=email,
-        password_hash=keys.hash_password(password) if password else None,
+        password_hash=await keys.hash_password_off_loop(password) if password else None,
         is_superuser=superuser,
     )
     user.profile = m.Profile()
@@ -402,10 +402,10 @@ async def _user(session: AsyncSession, user_id: int) -> m.User:
     return user
 
 
-def _require_password(user: m.User, password: str, field: str) -> None:
+async def _require_password(user: m.User, password: str, field: str) -> None:
     if not user.password_hash:
         raise ValidationError(field, "Your account has no password yet: set one first.")
-    if not keys.verify_password(password, user.password_hash):
+    if not await keys.verify_password_off_loop(password, user.password_hash):
         raise ValidationError(field, "Incorrect password.")
 
 
@@ -418,7 +418,7 @@ async def change_email(
         email = validate_email(new_email)
     except ValidationError:
         raise ValidationError("new_email", "Enter a valid email address.") from None
-    _require_password(user, password, "email_password")
+    await _require_password(user, password, "email_password")
     if email == user.email:
         raise ValidationError("new_email", "That is already your email address.")
     taken = await session.scalar(
@@ -438,9 +438,9 @@ async def change_password(session: AsyncSession, user_id: int, current: str, new
     (current_password, new_password)."""
     user = await _user(session, user_id)
     if user.password_hash:
-        _require_password(user, current, "current_password")
+        await _require_password(user, current, "current_password")
     validate_password(new, "new_password")
-    user.password_hash = keys.hash_password(new)
+    user.password_hash = await keys.hash_password_off_loop(new)
     await session.flush()
     return user
 
@@ -449,7 +449,7 @@ async def reset_password(session: AsyncSession, user_id: int, new: str) -> m.Use
     """Set a new password without the old one (the emailed reset link is the proof)."""
     user = await _user(session, user_id)
     validate_password(new, "new_password")
-    user.password_hash = keys.hash_password(new)
+    user.password_hash = await keys.hash_password_off_loop(new)
     await session.flush()
     return user
 

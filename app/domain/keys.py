@@ -8,6 +8,7 @@ lookup of its stored form and then compared in constant time.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -62,3 +63,15 @@ def verify_password(password: str, stored: str | None) -> bool:
         return _password_hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# Argon2 costs tens of milliseconds of CPU by design: off the event loop, so one sign-in
+# does not stall the pings and pages the same process is serving.
+async def hash_password_off_loop(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_off_loop(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    return await asyncio.to_thread(verify_password, password, stored)

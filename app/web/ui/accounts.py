@@ -149,7 +149,7 @@ async def login_submit(request: Request[Any, Any, Any], data: Form) -> Template 
     if email and password:
         async with state.db.sessionmaker() as session:
             user = await accounts.find_active_user(session, email)
-    if user is None or not keys.verify_password(password, user.password_hash):
+    if user is None or not await keys.verify_password_off_loop(password, user.password_hash):
         return await _login_error(request, data, BAD_CREDENTIALS, 400)
     await sign_in(request, user, state.clock())
     return Redirect(path=target, status_code=303)
