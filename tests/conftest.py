@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
 from sqlalchemy import text
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
@@ -23,6 +24,8 @@ from app.db import models as m
 from app.db.engine import Database
 from app.db.migrate import upgrade
 from app.main import create_app
+from app.web.state import AppState
+from app.web.ui.sessions import DatabaseStore
 from tests.factories import Factory
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -133,6 +136,28 @@ def factory(db: Database, clock: FakeClock, settings: Settings) -> Factory:
     return Factory(db, clock, settings)
 
 
+_APPS: dict[str, Litestar] = {}
+
+
+def app_for(settings: Settings, db: Database, clock: FakeClock) -> Litestar:
+    """The app for this test's settings, database and clock.
+
+    Building the app (its ~150 routes) costs a quarter of a second; tests whose settings
+    differ only by database share one app, pointed at the test's database and clock.
+    """
+    key = repr(replace(settings, database_url=""))
+    app = _APPS.get(key)
+    if app is None:
+        app = _APPS[key] = create_app(settings, db=db, clock=clock, debug=True)
+        return app
+    app.state["cronbeat"] = AppState(settings=settings, db=db, clock=clock)
+    store = app.stores.get("sessions")
+    assert isinstance(store, DatabaseStore)
+    store.db, store.clock = db, clock
+    store.forget()
+    return app
+
+
 @pytest.fixture
 async def client(
     settings: Settings,
@@ -140,7 +165,7 @@ async def client(
     clock: FakeClock,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app over ASGI in the test's own event loop (the database pool lives there too)."""
-    app = create_app(settings, db=db, clock=clock, debug=True)
+    app = app_for(settings, db, clock)
     transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 4567))
     async with httpx.AsyncClient(
         transport=transport, base_url="http://testserver.local"

@@ -50,6 +50,10 @@ class DatabaseStore(Store):
         self.clock = clock
         self._seen: OrderedDict[str, tuple[bytes, datetime | None]] = OrderedDict()
 
+    def forget(self) -> None:
+        """Drop what this process remembers of sessions (they are re-read when needed)."""
+        self._seen.clear()
+
     def _remember(self, key: str, value: bytes, expires_at: datetime | None) -> None:
         self._seen[key] = (value, expires_at)
         self._seen.move_to_end(key)
