@@ -8,10 +8,17 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
 
 from app.config import Settings
 
 log = logging.getLogger("cronbeat.mail")
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 class MailError(Exception):
@@ -19,6 +26,26 @@ class MailError(Exception):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render(name: str, context: dict[str, Any]) -> tuple[str, str]:
+    """An email's text and HTML bodies: ``templates/emails/<name>.txt`` and ``.html``."""
+    env = _templates()
+    text = env.get_template(f"emails/{name}.txt").render(context)
+    html = env.get_template(f"emails/{name}.html").render(context)
+    return text, html
 
 
 def build_message(

@@ -19,12 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
-from functools import lru_cache
-from pathlib import Path
 from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jinja2
 from sqlalchemy import or_, select, update
 
 from app import mail
@@ -39,7 +36,6 @@ KINDS = ("daily", "weekly", "monthly")
 SEND_HOUR = time(9, 0)
 SUBJECTS = {"daily": "Daily Report", "weekly": "Weekly Report", "monthly": "Monthly Report"}
 BATCH = 500
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def zone(tz: str) -> ZoneInfo:
@@ -478,18 +474,6 @@ def _key(item: tuple[str, CheckLine]) -> str:
     return item[0]
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html"], default_for_string=False, default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def render_report(report: Report, settings: Settings) -> tuple[str, str]:
     """The plain-text and HTML bodies."""
     context = {
@@ -497,10 +481,7 @@ def render_report(report: Report, settings: Settings) -> tuple[str, str]:
         "site_name": settings.site_name,
         "site_root": settings.site_root.rstrip("/"),
     }
-    env = _environment()
-    text = env.get_template("emails/report.txt").render(context)
-    html = env.get_template("emails/report.html").render(context)
-    return text, html
+    return mail.render("report", context)
 
 
 async def build_report(

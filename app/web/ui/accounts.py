@@ -9,12 +9,9 @@ and a GET that signed in would spend the link before its owner clicks it.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import jinja2
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -51,7 +48,6 @@ EMAIL_TAKEN = "An account with this email already exists."
 INVALID_EMAIL = "Enter a valid email address."
 LINK_SENT = "If an account exists for that address, we sent a link to it. It works for one hour."
 REGISTRATION_CLOSED = "Registration is closed on this server. Ask its administrator for an account."
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -77,18 +73,6 @@ def _absolute(request: Request[Any, Any, Any], route: str, **params: Any) -> str
     return f"{site.scheme}://{site.netloc}{request.app.route_reverse(route, **params)}"
 
 
-@lru_cache(maxsize=1)
-def _mail_templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html"], default_for_string=False, default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 async def _send_link(
     request: Request[Any, Any, Any], to: str, subject: str, template: str, link: str
 ) -> None:
@@ -96,9 +80,7 @@ async def _send_link(
     address has an account."""
     settings = AppState.of(request).settings
     context = {"link": link, "site_name": settings.site_name, "email": to}
-    env = _mail_templates()
-    text = env.get_template(f"emails/{template}.txt").render(context)
-    html = env.get_template(f"emails/{template}.html").render(context)
+    text, html = mail.render(template, context)
     message = mail.build_message(settings, to, subject, text, html)
     try:
         await mail.send(settings, message)
