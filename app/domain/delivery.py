@@ -42,7 +42,7 @@ def check_info(check: Any, project_name: str, settings: Settings, now: datetime)
         last_ping=check.last_ping,
         unique_key=unique_key(check.code),
         project_name=project_name,
-        details_url=f"{settings.site_root}/checks/{check.code}/details/",
+        details_url=f"{settings.site_root}/checks/{check.code}/",
         as_json=check_to_dict(check, settings, now),
     )
 

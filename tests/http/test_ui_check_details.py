@@ -749,3 +749,14 @@ async def test_a_form_posted_with_the_pages_own_token_is_accepted(
     response = await client.post(f"{setup.url}/pause", data={"_csrf_token": token})
     assert response.status_code == 303
     assert (await factory.reload(setup.check)).status == "paused"
+
+
+async def test_healthchecks_details_address_redirects_to_the_page(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.user("legacy@example.org", PASSWORD)
+    project, _ = await factory.project(owner)
+    check = await factory.check(project)
+    response = await client.get(f"/checks/{check.code}/details/")
+    assert response.status_code == 301
+    assert response.headers["location"].rstrip("/") == f"/checks/{check.code}"

@@ -35,7 +35,7 @@ def make_event(status: str = "down", reason: str = "timeout", **check_fields: An
         last_ping=WHEN,
         unique_key="a" * 40,
         project_name="Acme",
-        details_url=f"http://cronbeat.test/checks/{CHECK_CODE}/details/",
+        details_url=f"http://cronbeat.test/checks/{CHECK_CODE}/",
         as_json={"name": "DB Backup", "status": status},
     )
     check = replace(check, **check_fields)

@@ -22,7 +22,7 @@ from app.integrations.discord.transport import (
 from tests.integrations.conftest import make_event
 
 HOOK = "/api/webhooks/123456/tok3n"
-DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 
 
 def config(url: str) -> Config:

@@ -110,7 +110,7 @@ async def test_it_sends_a_down_alert_with_text_and_html_parts(
         "Last ping: fail #42 at 2026-01-15 12:30:05 UTC, exit status 1"
         " from 203.0.113.9 (https POST)\n"
         "Last ping body: exit 1: disk full\n"
-        "Details: http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/\n"
+        "Details: http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/\n"
     )
     root = ET.fromstring(html)  # well-formed, or this raises
     assert root.findtext("head/title") == "DOWN | DB Backup"
@@ -131,9 +131,7 @@ async def test_it_sends_a_down_alert_with_text_and_html_parts(
     assert root.findtext("body/pre") == "exit 1: disk full"
     link = root.find("body/p/a")
     assert link is not None
-    assert link.get("href") == (
-        "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
-    )
+    assert link.get("href") == ("http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/")
     assert link.text == "View details on Cronbeat"
 
 

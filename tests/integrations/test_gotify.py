@@ -14,7 +14,7 @@ from app.integrations.gotify.transport import Config, notify
 from tests.integrations.conftest import make_event
 
 TOKEN = "AvKxCyWn.4pJ2Tm"
-DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 DOWN_MESSAGE = (
     "Its expected ping did not arrive in time.  \n"
     "Time: 2026-01-15 12:30:05 UTC  \n"

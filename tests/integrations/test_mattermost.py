@@ -16,7 +16,7 @@ from app.integrations.mattermost.transport import INTEGRATION, Config, direction
 from tests.integrations.conftest import make_event
 
 HOOK = "/hooks/xxx-generatedkey-xxx"
-DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 
 
 def config(url: str) -> Config:

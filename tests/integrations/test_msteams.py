@@ -17,7 +17,7 @@ from tests.integrations.conftest import make_event
 
 HOOK = "/workflows/abc/triggers/manual/paths/invoke"
 QUERY = "api-version=2016-06-01&sig=s1g"
-DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 
 
 def config(url: str) -> Config:

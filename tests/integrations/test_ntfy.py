@@ -13,7 +13,7 @@ from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.ntfy.transport import Config, notify
 from tests.integrations.conftest import make_event
 
-DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 DOWN_MESSAGE = "\n".join(
     [
         "Its expected ping did not arrive in time.",

@@ -15,7 +15,7 @@ from tests.integrations.conftest import make_event
 
 KEY = "eb243592-faa2-4ba2-a551-1afdf565c889"
 ALIAS = "a" * 40
-DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 LAST_PING = "success #42 at 2026-01-15 12:30:05 UTC, exit status 0 from 203.0.113.9 (https POST)"
 ACCEPTED = {"result": "Request will be processed", "took": 0.1, "requestId": "r1"}
 

@@ -15,7 +15,7 @@ from tests.integrations.conftest import make_event
 
 ROUTING_KEY = "R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y12"
 DEDUP_KEY = "a" * 40
-DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 ACCEPTED = {"status": "success", "message": "Event processed", "dedup_key": DEDUP_KEY}
 
 

@@ -16,7 +16,7 @@ from tests.integrations.conftest import make_event
 APP_TOKEN = "azGDORePK8gMaC0QOYAMyEEuzJnyUi"
 USER_KEY = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"
 TAG = "a" * 40
-DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 DOWN_MESSAGE = "\n".join(
     [
         "Its expected ping did not arrive in time.",

@@ -16,7 +16,7 @@ from app.integrations.slack.transport import INTEGRATION, Config, directions, no
 from tests.integrations.conftest import make_event
 
 HOOK = "/services/T000/B000/XXXX"
-DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 
 
 def config(url: str) -> Config:

@@ -21,7 +21,7 @@ SENDER = "+15005550006"
 PHONE = "+37120000000"
 PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 BASIC = "Basic " + base64.b64encode(f"{ACCOUNT}:{AUTH}".encode()).decode()
-DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/"
+DETAILS_URL = "http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/"
 QUEUED = {"sid": "SM1", "status": "queued"}
 
 

@@ -28,7 +28,7 @@ DOWN_TEXT = "\n".join(
         "Last ping: success #42 at 2026-01-15 12:30:05 UTC, exit status 0"
         " from 203.0.113.9 (https POST)",
         "Last ping body: exit 1: disk full",
-        "Details: http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/details/",
+        "Details: http://cronbeat.test/checks/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/",
     ]
 )
 

@@ -163,6 +163,12 @@ async def details(
     return await _render_page(request, code, access, before=before, after=after)
 
 
+@get("/checks/{code:uuid}/details/", name="check-details-legacy")
+async def legacy_details(request: AnyRequest, code: FromPath[uuid.UUID]) -> Redirect:
+    """Healthchecks' address of the same page (in old alerts and bookmarks)."""
+    return Redirect(path=request.app.route_reverse("check-details", code=code), status_code=301)
+
+
 # --- edit name, slug, tags, description ----------------------------------------------------------
 
 
@@ -381,6 +387,7 @@ async def set_channels(request: AnyRequest, code: FromPath[uuid.UUID]) -> Templa
 
 route_handlers = [
     details,
+    legacy_details,
     update,
     update_schedule,
     schedule_preview,
