@@ -25,7 +25,13 @@ log = logging.getLogger("cronbeat.delivery")
 BODY_PREVIEW = 10_000
 
 
-def check_info(check: Any, project_name: str, settings: Settings, now: datetime) -> CheckInfo:
+def check_info(
+    check: Any,
+    project_name: str,
+    settings: Settings,
+    now: datetime,
+    channel_codes: list[str] | None = None,
+) -> CheckInfo:
     return CheckInfo(
         code=check.code,
         name=check.name,
@@ -43,7 +49,7 @@ def check_info(check: Any, project_name: str, settings: Settings, now: datetime)
         unique_key=unique_key(check.code),
         project_name=project_name,
         details_url=f"{settings.site_root}/checks/{check.code}/",
-        as_json=check_to_dict(check, settings, now),
+        as_json=check_to_dict(check, settings, now, channel_codes=channel_codes),
     )
 
 
@@ -83,6 +89,15 @@ async def load_events(
                 .where(m.Notification.id.in_(list(notification_ids)))
             )
         ).all()
+        # The checks' channels, for webhooks' $JSON (Healthchecks' "channels" field).
+        channel_codes: dict[int, list[str]] = {}
+        links = await session.execute(
+            select(m.check_channels.c.check_id, m.Channel.code)
+            .join(m.Channel, m.Channel.id == m.check_channels.c.channel_id)
+            .where(m.check_channels.c.check_id.in_({row[2].id for row in rows}))
+        )
+        for check_id, code in links:
+            channel_codes.setdefault(check_id, []).append(str(code))
     events = {}
     for notification, flip, check, project_name, channel, last_ping in rows:
         events[notification.id] = (
@@ -90,7 +105,9 @@ async def load_events(
                 status=notification.check_status,
                 reason=flip.reason,
                 created=flip.created,
-                check=check_info(check, project_name, settings, now),
+                check=check_info(
+                    check, project_name, settings, now, channel_codes.get(check.id, [])
+                ),
                 last_ping=ping_info(last_ping),
                 notification_code=notification.code,
                 site_name=settings.site_name,

@@ -169,7 +169,7 @@ async def test_an_endpoint_that_times_out_then_recovers_gets_one_delivery(
 
 async def test_the_webhook_says_which_check_and_what_happened(db, factory, clock, ctx, httpserver):
     httpserver.expect_request("/hook").respond_with_data("ok")
-    check, _, _ = await late_check_with_webhook(
+    check, channel, _ = await late_check_with_webhook(
         factory,
         httpserver,
         body_down='{"check": $NAME_JSON, "status": "$STATUS", "code": "$CODE", "json": $JSON}',
@@ -183,6 +183,7 @@ async def test_the_webhook_says_which_check_and_what_happened(db, factory, clock
     assert body["code"] == str(check.code)
     assert body["json"]["name"] == "Nightly backup"
     assert body["json"]["status"] == "down"
+    assert body["json"]["channels"] == str(channel.code)  # as in Healthchecks' check JSON
 
 
 async def test_a_batch_is_claimed_sent_and_recorded_together(db, factory, clock, ctx, httpserver):
