@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +45,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncGenerator[None, None]:
         listener = _start_live_updates(settings)
+        settle_memory()
         try:
             yield
         finally:
@@ -110,6 +112,14 @@ def create_app(
         # Operations (app/logging.py): Litestar's logs through structlog.
         logging_config=litestar_logging_config(),
     )
+
+
+def settle_memory() -> None:
+    """Move everything start-up built (modules, routes, templates) out of the garbage
+    collector's reach: a full collection then walks only what requests allocate, which
+    keeps a large page (the checks page renders ~1 MB of HTML) free of 50 ms GC pauses."""
+    gc.collect()
+    gc.freeze()
 
 
 def _start_live_updates(settings: Settings) -> asyncio.Task[None] | None:

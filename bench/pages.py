@@ -137,7 +137,7 @@ async def measure(database_url: str, pages: dict[str, str], requests: int) -> di
 
     from app.config import load_settings
     from app.db.engine import Database
-    from app.main import create_app
+    from app.main import create_app, settle_memory
 
     secret = secrets.token_hex(16)
     settings = replace(
@@ -146,6 +146,7 @@ async def measure(database_url: str, pages: dict[str, str], requests: int) -> di
     )
     db = Database(database_url, pool_size=5)
     app = create_app(settings, db=db)
+    settle_memory()  # what the app's start-up does in a server (ASGITransport skips it)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     results: dict[str, JsonDict] = {}
     try:

@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         "git": git_commit(),
         "benchmarks": {},
     }
+    # bench/pages.py measures PostgreSQL too when told where a server is.
+    os.environ.setdefault("BENCH_DATABASE_URL", args.pg_server)
     for name in args.only or BENCHMARKS:
         if not (args.bench_dir / f"{name}.py").exists():
             log(f"{name}: no bench/{name}.py, skipped")
