@@ -104,6 +104,15 @@ async def run(
                     broker_down = True
                 except Exception:  # keep sweeping: one bad pass must not stop alerting
                     log.exception("sweep failed")
-            await asyncio.sleep(interval)  # production pacing; tests call sweep_once
+            await asyncio.sleep(await _pause(runtime, interval))  # tests call sweep_once
     finally:
         await alerts.release_lease(runtime.db, LEASE_NAME, holder)
+
+
+async def _pause(runtime: Runtime, interval: float) -> float:
+    try:
+        next_due = await alerts.next_deadline(runtime.db)
+    except Exception:  # the database will be retried by the next pass
+        log.exception("sweep: could not read the next deadline")
+        next_due = None
+    return alerts.pause_before_next_pass(runtime.clock(), next_due, interval)

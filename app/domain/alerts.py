@@ -71,6 +71,30 @@ def _due(query: Any, db: Database) -> Any:
     return query if db.sqlite else query.with_for_update(skip_locked=True, of=m.Check)
 
 
+_SWEPT_STATUSES = ("new", "up", "paused")
+
+
+async def next_deadline(db: Database) -> datetime | None:
+    """The earliest ``alert_after`` the sweep acts on: one index seek per status (a MIN over
+    an IN list would scan every up check)."""
+    earliest = [
+        select(func.min(m.Check.alert_after)).where(m.Check.status == status).scalar_subquery()
+        for status in _SWEPT_STATUSES
+    ]
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(*earliest))).one()
+    return min((when for when in row if when is not None), default=None)
+
+
+def pause_before_next_pass(now: datetime, next_due: datetime | None, interval: float) -> float:
+    """Seconds to wait: SWEEP_INTERVAL, or less when a known deadline comes sooner, so a
+    check goes down at its deadline rather than up to an interval later."""
+    until = (next_due - now).total_seconds() if next_due is not None else interval
+    # A deadline already past is one the last pass left (a row locked by a ping): pacing
+    # stays at the interval then, so the loop never spins on it.
+    return min(interval, until) if until > 0 else interval
+
+
 async def sweep_due_checks(
     db: Database,
     now: datetime,
@@ -90,9 +114,7 @@ async def sweep_due_checks(
                     _due(
                         select(*_SWEEP_COLUMNS)
                         .join(m.Project, m.Project.id == m.Check.project_id)
-                        .where(
-                            m.Check.status.in_(("new", "up", "paused")), m.Check.alert_after <= now
-                        )
+                        .where(m.Check.status.in_(_SWEPT_STATUSES), m.Check.alert_after <= now)
                         .order_by(m.Check.alert_after)
                         .limit(SWEEP_BATCH),
                         db,

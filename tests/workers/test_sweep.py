@@ -1,7 +1,7 @@
 """The sweep: late checks go down exactly once, at the moment they went down."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -157,3 +157,22 @@ async def test_paused_and_down_checks_without_deadline_are_not_read(db, factory,
     await factory.check(status="paused")
     await factory.check(status="down")
     assert await alerts.sweep_due_checks(db, clock.advance(10**6)) == []
+
+
+def test_the_sweep_waits_until_a_known_deadline_sooner_than_the_interval() -> None:
+    now = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
+    soon = now + timedelta(milliseconds=300)
+    assert alerts.pause_before_next_pass(now, soon, 1.0) == 0.3
+    assert alerts.pause_before_next_pass(now, now + timedelta(seconds=5), 1.0) == 1.0
+    assert alerts.pause_before_next_pass(now, None, 1.0) == 1.0
+    # A deadline the last pass left behind does not make the loop spin.
+    assert alerts.pause_before_next_pass(now, now - timedelta(seconds=1), 1.0) == 1.0
+
+
+async def test_the_next_deadline_is_the_earliest_the_sweep_acts_on(db, factory, clock) -> None:
+    now = clock()
+    assert await alerts.next_deadline(db) is None
+    await factory.check(status="up", alert_after=now + timedelta(seconds=90))
+    await factory.check(status="new", alert_after=now + timedelta(seconds=30))
+    await factory.check(status="down", alert_after=now + timedelta(seconds=5))  # not swept
+    assert await alerts.next_deadline(db) == now + timedelta(seconds=30)
