@@ -6,19 +6,13 @@ Outgoing mail goes to a real aiosmtpd server on 127.0.0.1; time moves with the F
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 import re
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
-from urllib.parse import urlsplit
+from dataclasses import replace
 
 import httpx
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import func, select
 
 from app.config import Settings
@@ -29,49 +23,17 @@ from app.main import create_app
 from app.web.ui.sessions import SESSION_COOKIE
 from tests.conftest import FakeClock
 from tests.factories import Factory
+from tests.smtp import Inbox, smtp_server
 from tests.ui import PASSWORD, post_form, sign_in
 
 TOO_MANY = "Too many sign-in attempts. Please try again later."
 LINK_SENT = "If an account exists for that address, we sent a link to it."
 
 
-@dataclass
-class Inbox:
-    """An SMTP server's mailbox: every message it accepted."""
-
-    port: int = 0
-    received: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append(message)
-        return "250 Message accepted for delivery"
-
-    def link(self, path_prefix: str) -> str:
-        """The path of the one link the last message carries."""
-        body = self.received[-1].get_body(("plain",))
-        assert body is not None
-        urls: list[str] = re.findall(r"https?://\S+", body.get_content())
-        [url] = urls
-        parts = urlsplit(url)
-        assert parts.netloc == "testserver.local"
-        assert parts.path.startswith(path_prefix)
-        return parts.path
-
-
 @pytest.fixture
 async def inbox() -> AsyncIterator[Inbox]:
-    handler = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(handler, hostname="mx.example.org"), host="127.0.0.1", port=0
-    )
-    handler.port = server.sockets[0].getsockname()[1]
-    yield handler
-    server.close()
-    await server.wait_closed()
+    async with smtp_server(Inbox()) as handler:
+        yield handler
 
 
 @pytest.fixture
@@ -487,7 +449,7 @@ async def test_an_emailed_link_signs_in_once(
     assert response.status_code == 303
     assert response.headers["location"] == "/accounts/login/link"
     assert LINK_SENT in (await client.get("/accounts/login/link/")).text
-    [message] = inbox.received
+    [message] = inbox.messages
     assert message["To"] == "alice@example.org"
     assert message["Subject"] == "Sign in to Cronbeat"
     path = inbox.link("/accounts/login/link/")
@@ -553,7 +515,7 @@ async def test_asking_for_a_link_does_not_tell_who_has_an_account(
     response = await request_link(client, "nobody@example.org")
     assert response.status_code == 303
     assert LINK_SENT in (await client.get("/accounts/login/link/")).text
-    assert inbox.received == []
+    assert inbox.messages == []
 
 
 async def test_asking_for_a_link_needs_an_email_address(client: httpx.AsyncClient) -> None:
@@ -571,11 +533,11 @@ async def test_link_requests_are_rate_limited_per_email(
         await post_form(
             client, "/accounts/login/link/", {"email": "alice@example.org"}, headers=headers
         )
-    sent = len(inbox.received)
+    sent = len(inbox.messages)
     response = await request_link(client, "alice@example.org")
     assert response.status_code == 429
     assert "Too many requests. Please try again later." in response.text
-    assert len(inbox.received) == sent
+    assert len(inbox.messages) == sent
 
 
 async def test_without_an_smtp_server_the_link_is_logged(
@@ -625,7 +587,7 @@ async def test_a_password_reset_sets_a_new_password_and_signs_in(
     response = await post_form(client, "/accounts/password-reset/", {"email": "alice@example.org"})
     assert response.status_code == 303
     assert LINK_SENT in (await client.get("/accounts/password-reset/")).text
-    [message] = inbox.received
+    [message] = inbox.messages
     assert message["Subject"] == "Set a new password for Cronbeat"
     path = inbox.link("/accounts/password-reset/")
 
@@ -708,4 +670,4 @@ async def test_a_password_reset_for_an_unknown_address_sends_nothing(
 ) -> None:
     response = await post_form(client, "/accounts/password-reset/", {"email": "no@example.org"})
     assert response.status_code == 303
-    assert inbox.received == []
+    assert inbox.messages == []

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,16 +17,13 @@ from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.email.transport import INTEGRATION, Config, directions, notify
 from tests.integrations.conftest import make_event
+from tests.smtp import Inbox, smtp_server
 
 REFUSED = "gone@example.org"
 
 
-@dataclass
-class Inbox:
-    """An SMTP handler that keeps what it accepts and refuses one address at RCPT."""
-
-    port: int = 0
-    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+class RefusingInbox(Inbox):
+    """Keeps what it accepts and refuses one address at RCPT."""
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -39,25 +33,11 @@ class Inbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
 
 @pytest.fixture
-async def inbox() -> AsyncIterator[Inbox]:
-    handler = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(handler, hostname="mx.example.org"), host="127.0.0.1", port=0
-    )
-    handler.port = server.sockets[0].getsockname()[1]
-    yield handler
-    server.close()
-    await server.wait_closed()
+async def inbox() -> AsyncIterator[RefusingInbox]:
+    async with smtp_server(RefusingInbox()) as handler:
+        yield handler
 
 
 @pytest.fixture

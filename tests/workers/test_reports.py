@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import logging
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import insert, select, update
 
 from app.config import Settings
@@ -23,6 +20,7 @@ from app.db import models as m
 from app.db.engine import Database
 from app.domain import reports
 from app.domain.reports import Period, downtime_periods, next_report_date, report_periods
+from tests.smtp import Inbox, smtp_server
 
 RIGA = "Europe/Riga"
 NEW_YORK = "America/New_York"
@@ -369,33 +367,10 @@ async def test_no_report_for_a_user_without_checks(
     assert await reports.build_report(db, user.id, utc(2026, 1, 15, 7), settings) is None
 
 
-@dataclass
-class Inbox:
-    """An SMTP handler that keeps every message it accepts."""
-
-    port: int = 0
-    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def recipients(self) -> list[str]:
-        return sorted(to for rcpt_tos, _ in self.received for to in rcpt_tos)
-
-
 @pytest.fixture
 async def inbox() -> AsyncIterator[Inbox]:
-    handler = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(handler), "127.0.0.1", 0)
-    handler.port = server.sockets[0].getsockname()[1]
-    yield handler
-    server.close()
-    await server.wait_closed()
+    async with smtp_server(Inbox()) as handler:
+        yield handler
 
 
 @pytest.fixture
