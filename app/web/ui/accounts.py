@@ -9,6 +9,8 @@ and a GET that signed in would spend the link before its owner clicks it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -232,6 +234,37 @@ async def _link_error(
     return await render(request, "pages/accounts/link_error.html", context, status_code=400)
 
 
+@dataclass(frozen=True)
+class LinkKind:
+    """An emailed link: the page that asks for it, the page it opens, its email."""
+
+    form_route: str
+    confirm_route: str
+    template: str
+    subject: str
+
+
+async def _email_link(
+    request: Request[Any, Any, Any],
+    data: dict[str, str],
+    kind: LinkKind,
+    make_token: Callable[..., str],
+) -> Template | Redirect:
+    """Email the link when the address has an account; answer the same either way."""
+    state = AppState.of(request)
+    page, email = await _link_requested(request, data, f"pages/accounts/{kind.template}.html")
+    if page is not None:
+        return page
+    async with state.db.sessionmaker() as session:
+        user = await accounts.find_active_user(session, email)
+    if user is not None:
+        token = make_token(user, state.clock(), secret_key=state.settings.secret_key)
+        link = _absolute(request, kind.confirm_route, token=token)
+        await _send_link(request, user.email, kind.subject, kind.template, link)
+    flash(request, LINK_SENT, "info")
+    return redirect(request, kind.form_route)
+
+
 @get("/accounts/login/link/", name="login-link")
 async def login_link_form(request: Request[Any, Any, Any]) -> Template:
     return await _request_link_form(request, "pages/accounts/login_link.html")
@@ -239,19 +272,13 @@ async def login_link_form(request: Request[Any, Any, Any]) -> Template:
 
 @post("/accounts/login/link/", name="login-link-submit", status_code=303)
 async def login_link_submit(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-    state = AppState.of(request)
-    page, email = await _link_requested(request, data, "pages/accounts/login_link.html")
-    if page is not None:
-        return page
-    async with state.db.sessionmaker() as session:
-        user = await accounts.find_active_user(session, email)
-    if user is not None:
-        token = accounts.login_token(user, state.clock(), secret_key=state.settings.secret_key)
-        link = _absolute(request, "login-link-confirm", token=token)
-        subject = f"Sign in to {state.settings.site_name}"
-        await _send_link(request, user.email, subject, "login_link", link)
-    flash(request, LINK_SENT, "info")
-    return redirect(request, "login-link")
+    site_name = AppState.of(request).settings.site_name
+    return await _email_link(
+        request,
+        data,
+        LinkKind("login-link", "login-link-confirm", "login_link", f"Sign in to {site_name}"),
+        accounts.login_token,
+    )
 
 
 @get("/accounts/login/link/{token:str}/", name="login-link-confirm")
@@ -292,19 +319,18 @@ async def password_reset_form(request: Request[Any, Any, Any]) -> Template:
 
 @post("/accounts/password-reset/", name="password-reset-submit", status_code=303)
 async def password_reset_submit(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-    state = AppState.of(request)
-    page, email = await _link_requested(request, data, "pages/accounts/password_reset.html")
-    if page is not None:
-        return page
-    async with state.db.sessionmaker() as session:
-        user = await accounts.find_active_user(session, email)
-    if user is not None:
-        token = accounts.reset_token(user, state.clock(), secret_key=state.settings.secret_key)
-        link = _absolute(request, "password-reset-confirm", token=token)
-        subject = f"Set a new password for {state.settings.site_name}"
-        await _send_link(request, user.email, subject, "password_reset", link)
-    flash(request, LINK_SENT, "info")
-    return redirect(request, "password-reset")
+    site_name = AppState.of(request).settings.site_name
+    return await _email_link(
+        request,
+        data,
+        LinkKind(
+            "password-reset",
+            "password-reset-confirm",
+            "password_reset",
+            f"Set a new password for {site_name}",
+        ),
+        accounts.reset_token,
+    )
 
 
 async def _new_password_form(
