@@ -640,3 +640,11 @@ async def test_regular_members_can_add_and_remove(client, factory, db):
     r = await post_form(client, f"/integrations/{channel.code}/remove")
     assert r.status_code == 303
     assert await count_channels(db) == 0
+
+
+async def test_a_superscript_digit_is_not_a_check_id(client, factory):
+    project, _ = await owner_project(client, factory)
+    channel = await factory.channel(project, kind="slack", value={"url": HOOK})
+    for raw in ("²", "9" * 40):
+        r = await post_form(client, f"/integrations/{channel.code}/checks", {"check": raw})
+        assert r.status_code == 400, raw

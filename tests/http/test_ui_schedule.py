@@ -327,3 +327,14 @@ async def test_read_only_members_see_the_schedule_without_the_form(
     assert "<dt>Period</dt><dd>1 day</dd>" in html
     assert "<dt>Grace time</dt><dd>1 hour</dd>" in html
     assert 'name="kind"' not in html
+
+
+async def test_a_superscript_digit_is_not_a_number_of_minutes(
+    client: httpx.AsyncClient, check: m.Check
+) -> None:
+    response = await client.get(
+        _url(check, "/schedule-preview"),
+        params={"kind": "simple", "timeout": "²", "timeout_unit": "minutes", "grace": "1"},
+    )
+    assert response.status_code == 200
+    assert "must be a whole number of minutes" in response.text

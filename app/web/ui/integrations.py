@@ -299,7 +299,8 @@ def _chosen_check_ids(choice: str, submitted: list[str], all_ids: list[int]) -> 
         return set()
     chosen: set[int] = set()
     for raw in submitted:
-        if not raw.isdigit():
+        # isdigit() alone admits "²"; ids have at most 18 digits (BIGINT).
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise ValidationError("check", f"Not a check: {raw!r}.")
         chosen.add(int(raw))
     return chosen

@@ -107,7 +107,8 @@ def _in_units(seconds: int) -> tuple[str, str]:
 def _seconds(value: str, unit: str, field: str) -> int:
     if unit not in UNITS:
         raise ValidationError(field, f"{field} unit must be minutes, hours or days")
-    if not value.isdigit() or len(value) > _MAX_DIGITS:
+    # isdigit() alone admits "²", which int() refuses.
+    if not (value.isascii() and value.isdigit()) or len(value) > _MAX_DIGITS:
         raise ValidationError(field, f"{field} must be a whole number of {unit}")
     return int(value) * UNITS[unit]
 
