@@ -10,7 +10,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import models as m
@@ -37,26 +38,27 @@ _EPSILON = 1e-9
 
 async def _take(conn: AsyncConnection, limit: Limit, value: str, now: datetime) -> bool:
     key = limit.key(value)
-    query = select(m.TokenBucket).where(m.TokenBucket.value == key)
+    # A first use creates the bucket full; ON CONFLICT lets two first uses race safely, and
+    # the row lock below then orders them.
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    await conn.execute(
+        dialect.insert(m.TokenBucket)
+        .values(value=key, tokens=1.0, updated=now)
+        .on_conflict_do_nothing(index_elements=[m.TokenBucket.value])
+    )
+    query = select(m.TokenBucket.tokens, m.TokenBucket.updated).where(m.TokenBucket.value == key)
     if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
         query = query.with_for_update()
-    row = (await conn.execute(query)).first()
-    tokens = 1.0
-    if row is not None:
-        elapsed = max(0.0, (now - row.updated).total_seconds())
-        tokens = min(1.0, row.tokens + elapsed / limit.window)
-    tokens -= 1.0 / limit.capacity
+    row = (await conn.execute(query)).one()
+    elapsed = max(0.0, (now - row.updated).total_seconds())
+    tokens = min(1.0, row.tokens + elapsed / limit.window) - 1.0 / limit.capacity
     if tokens < -_EPSILON:  # 1 - 20 × (1/20) is a hair below zero in floating point
         return False
-    tokens = max(tokens, 0.0)
-    if row is None:
-        await conn.execute(insert(m.TokenBucket).values(value=key, tokens=tokens, updated=now))
-    else:
-        await conn.execute(
-            update(m.TokenBucket)
-            .where(m.TokenBucket.value == key)
-            .values(tokens=tokens, updated=now)
-        )
+    await conn.execute(
+        update(m.TokenBucket)
+        .where(m.TokenBucket.value == key)
+        .values(tokens=max(tokens, 0.0), updated=now)
+    )
     return True
 
 

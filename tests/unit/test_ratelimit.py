@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from app.db.engine import Database
@@ -55,3 +56,10 @@ async def test_a_bucket_of_twenty_allows_exactly_twenty(db: Database, clock: Fak
     twenty = Limit("twenty", 20, 3600)  # 1 - 20 × (1/20) is a hair below zero in floats
     results = [await ratelimit.allow(db, clock(), (twenty, "a")) for _ in range(21)]
     assert results == [True] * 20 + [False]
+
+
+async def test_concurrent_first_uses_of_a_bucket_all_count(db: Database, clock: FakeClock) -> None:
+    # No bucket row yet: every use races to create it, and none may fail or go uncounted.
+    uses = [ratelimit.allow(db, clock(), (FIVE_A_MINUTE, "new")) for _ in range(8)]
+    results = await asyncio.gather(*uses)
+    assert sorted(results) == [False] * 3 + [True] * 5
