@@ -191,7 +191,9 @@ def _forward(hub: LiveHub, message: dict[str, Any], origin: str) -> None:
 hub = LiveHub()
 
 
-def ensure_outbox(redis_url: str | None) -> None:
-    """Processes without a dashboard (worker, smtpd) only publish: start their outbox once."""
-    if redis_url and hub._outbox is None:
+def ensure_outbox(redis_url: str) -> Outbox:
+    """This process's outbox, started on first use (worker, smtpd and web share the rule)."""
+    if hub._outbox is None:
         hub.connect(Outbox(redis_url))
+    assert hub._outbox is not None
+    return hub._outbox

@@ -126,8 +126,8 @@ def _start_live_updates(settings: Settings) -> asyncio.Task[None] | None:
     """Share live updates with the other processes over Redis, when there is one."""
     if not settings.redis_url:
         return None
-    outbox = live.Outbox(settings.redis_url)
-    live.hub.connect(outbox)
+    # `cronbeat serve` may have started it already, for a sweep of its worker threads.
+    outbox = live.ensure_outbox(settings.redis_url)
     task = asyncio.get_running_loop().create_task(
         live.listen(live.hub, settings.redis_url, outbox.origin)
     )

@@ -360,7 +360,8 @@ async def serve_smtpd(settings: Settings, *, host: str, port: int) -> None:
     """Listen for email pings until SIGTERM or SIGINT."""
     stopping = _stop_on_signals()  # before saying we listen: a stop may follow at once
     server = EmailPingServer(settings, host=host, port=port)
-    live.ensure_outbox(settings.redis_url)  # open dashboards show email pings too
+    if settings.redis_url:
+        live.ensure_outbox(settings.redis_url)  # open dashboards show email pings too
     await server.start()
     log.info("Email pings on smtp://%s:%s for *@%s", host, server.port, settings.ping_email_domain)
     try:

@@ -57,9 +57,6 @@ async def sweep_pass(
     """
     now = runtime.clock()
     flips = await alerts.sweep_due_checks(runtime.db, now, batches=PASS_BATCHES)
-    if flips:
-        live.ensure_outbox(runtime.settings.redis_url)
-        live.hub.publish(await alerts.checks_of_flips(runtime.db, flips))
     nags = await alerts.sweep_nags(runtime.db, now)
     queued = 0
     while True:
@@ -73,6 +70,10 @@ async def sweep_pass(
         queued += len(dispatches)
         if len(dispatches) < DISPATCH_LIMIT:
             break
+    if flips:  # open dashboards, once the deliveries are on their way
+        if runtime.settings.redis_url:
+            live.ensure_outbox(runtime.settings.redis_url)
+        live.hub.publish(await alerts.checks_of_flips(runtime.db, flips))
     if flips or nags or queued:
         log.info(
             "sweep: %d went down, %d nags, %d notifications queued", len(flips), len(nags), queued

@@ -15,7 +15,7 @@ from sqlalchemy import and_, select
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database
-from app.domain import alerts
+from app.domain import alerts, checks
 from app.domain.checks import check_to_dict, unique_key
 from app.domain.clock import Clock
 from app.integrations import registry
@@ -73,8 +73,8 @@ def ping_info(ping: m.Ping | None) -> PingInfo | None:
 async def load_events(
     db: Database, notification_ids: Sequence[int], settings: Settings, now: datetime
 ) -> dict[int, tuple[Event, m.Channel]]:
-    """Render the events of these notifications with one query (the last ping is the
-    check's newest, found by (check_id, n) = (id, n_pings))."""
+    """Render the events of these notifications with two queries: the rows (the last ping
+    is the check's newest, found by (check_id, n) = (id, n_pings)), then their channels."""
     if not notification_ids:
         return {}
     async with db.sessionmaker() as session:
@@ -90,14 +90,7 @@ async def load_events(
             )
         ).all()
         # The checks' channels, for webhooks' $JSON (Healthchecks' "channels" field).
-        channel_codes: dict[int, list[str]] = {}
-        links = await session.execute(
-            select(m.check_channels.c.check_id, m.Channel.code)
-            .join(m.Channel, m.Channel.id == m.check_channels.c.channel_id)
-            .where(m.check_channels.c.check_id.in_({row[2].id for row in rows}))
-        )
-        for check_id, code in links:
-            channel_codes.setdefault(check_id, []).append(str(code))
+        channel_codes = await checks.channel_codes(session, list({row[2].id for row in rows}))
     events = {}
     for notification, flip, check, project_name, channel, last_ping in rows:
         events[notification.id] = (
