@@ -1066,3 +1066,22 @@ async def test_the_read_only_key_cannot_delete(client, factory, db):
     check = await factory.check(project)
     assert_error(await client.delete(check_url(check), headers=ro(keys)), 401, "wrong api key")
     assert await load_check(db, check.code) is not None
+
+
+async def test_api_changes_reach_open_dashboards(client, factory):
+    from app import live
+
+    project, keys = await factory.project()
+    async with live.hub.subscribe() as subscription:
+        response = await client.post(
+            "/api/v3/checks/", json={"name": "From the API"}, headers={"X-Api-Key": keys.api_key}
+        )
+        assert response.status_code == 201
+        code = response.json()["ping_url"].rsplit("/", 1)[1]
+        changed = await subscription.next(1)
+        paused = await client.post(
+            f"/api/v3/checks/{code}/pause", headers={"X-Api-Key": keys.api_key}
+        )
+        assert paused.status_code == 200
+        assert await subscription.next(1) == changed  # the same check, again
+    assert len(changed) == 1

@@ -21,6 +21,7 @@ from litestar.enums import HttpMethod, MediaType
 from litestar.handlers import HTTPRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import live
 from app.db import models as m
 from app.db.engine import write_session
 from app.domain import checks
@@ -132,6 +133,7 @@ async def create_check(call: ApiCall) -> Response[Any]:
             session, call.auth.project_id, call.body, call.state.clock(), version=call.version
         )
         data = await _check_json(call, session, check)
+    live.hub.publish((check.id,))  # committed: open dashboards show it
     return Response(data, status_code=201 if created else 200)
 
 
@@ -157,6 +159,7 @@ async def update_check(call: ApiCall) -> Response[Any]:
             session, check, call.body, call.state.clock(), version=call.version
         )
         data = await _check_json(call, session, check)
+    live.hub.publish((check.id,))  # committed: open dashboards show it
     return Response(data)
 
 
@@ -166,6 +169,7 @@ async def delete_check(call: ApiCall) -> Response[Any]:
         check = await _own_check(call, session, for_update=True)
         data = await _check_json(call, session, check)
         await checks.delete_check(session, check)
+    live.hub.publish((check.id,))  # committed: open dashboards show it
     return Response(data)
 
 
@@ -175,6 +179,7 @@ async def pause_check(call: ApiCall) -> Response[Any]:
         check = await _own_check(call, session, for_update=True)
         await checks.pause_check(session, check, call.state.clock())
         data = await _check_json(call, session, check)
+    live.hub.publish((check.id,))  # committed: open dashboards show it
     return Response(data)
 
 
@@ -184,6 +189,7 @@ async def resume_check(call: ApiCall) -> Response[Any]:
         check = await _own_check(call, session, for_update=True)
         await checks.resume_check(session, check, call.state.clock())
         data = await _check_json(call, session, check)
+    live.hub.publish((check.id,))  # committed: open dashboards show it
     return Response(data)
 
 

@@ -22,6 +22,7 @@ from litestar.enums import MediaType
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import live
 from app.db import models as m
 from app.db.engine import write_session
 from app.domain import checks, seed_systems
@@ -149,6 +150,7 @@ async def _create(call: _Call) -> Response[Any]:
         if changes.is_active is False:
             await checks.pause_check(session, check, now)
         result = await _to_dict(session, check)
+    live.hub.publish((check.id,))
     return Response(result, status_code=201)
 
 
@@ -177,6 +179,7 @@ async def _update(call: _Call) -> Response[Any]:
         elif changes.is_active is True and check.status == "paused":
             await checks.resume_check(session, check, now)
         result = await _to_dict(session, check)
+    live.hub.publish((check.id,))
     return Response(result)
 
 
@@ -184,6 +187,7 @@ async def _delete(call: _Call) -> Response[Any]:
     async with write_session(call.state.db) as session:
         check = await _own_application(call, session, for_update=True)
         await checks.delete_check(session, check)
+    live.hub.publish((check.id,))
     return Response(b"", status_code=204, media_type=MediaType.TEXT)
 
 
