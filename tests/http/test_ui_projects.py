@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,12 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database, write_session
 from app.domain import keys, projects
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.permissions import Role
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, app_for
 from tests.factories import Factory
 from tests.ui import PASSWORD, post_form, sign_in
 
@@ -585,3 +587,27 @@ async def test_deleting_returns_the_checks_that_went(
     async with write_session(db) as session:
         gone = await projects.delete_project(session, project, " Backups ")
     assert sorted(gone) == sorted([first.id, second.id])
+
+
+async def test_an_invitation_links_to_the_site_under_its_path(
+    settings: Settings,
+    db: Database,
+    clock: FakeClock,
+    owner: m.User,
+    project: m.Project,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="cronbeat.mail")
+    app = app_for(replace(settings, site_root="http://testserver.local/hc"), db, clock)
+    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 4567))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        await c.get("/hc/accounts/login/")
+        token = c.cookies["cronbeat_csrf"]
+        login = {"email": owner.email, "password": PASSWORD, "_csrf_token": token}
+        assert (await c.post("/hc/accounts/login/", data=login)).status_code == 303
+        invite = {"email": "new@example.org", "role": "regular", "_csrf_token": token}
+        response = await c.post(f"/hc/projects/{project.code}/settings/members/", data=invite)
+        assert response.status_code == 303
+    mail_log = "\n".join(r.getMessage() for r in caplog.records)
+    assert "http://testserver.local/hc/accounts/login" in mail_log
+    assert "/hc/hc/" not in mail_log

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
@@ -30,6 +29,7 @@ from app.web.ping import remote_addr
 from app.web.state import AppState
 from app.web.ui.base import (
     Forbidden,
+    absolute_url,
     current_viewer,
     flash,
     redirect,
@@ -62,17 +62,6 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 def _projects_url(request: Request[Any, Any, Any]) -> str:
     return request.app.route_reverse("projects")
-
-
-def _checks_url(request: Request[Any, Any, Any], code: object) -> str:
-    # By path: the checks page belongs to another module and may be mounted later.
-    return f"{request.app.route_reverse('home')}projects/{code}/checks/"
-
-
-def _absolute(request: Request[Any, Any, Any], route: str, **params: Any) -> str:
-    """A URL for an email: SITE_ROOT's origin (route paths already hold its path)."""
-    site = urlsplit(AppState.of(request).settings.site_root)
-    return f"{site.scheme}://{site.netloc}{request.app.route_reverse(route, **params)}"
 
 
 async def _send_link(
@@ -193,7 +182,8 @@ async def signup_submit(request: Request[Any, Any, Any], data: Form) -> Template
         return await fail("email", EMAIL_TAKEN)
     await sign_in(request, user, state.clock())
     flash(request, f"Welcome to {state.settings.site_name}! Your first check is ready.")
-    return Redirect(path=_checks_url(request, project.code), status_code=303)
+    checks_url = request.app.route_reverse("checks", code=project.code)
+    return Redirect(path=f"{checks_url}/", status_code=303)
 
 
 # --- sign-in by emailed link ----------------------------------------------------------------------
@@ -259,7 +249,7 @@ async def _email_link(
         user = await accounts.find_active_user(session, email)
     if user is not None:
         token = make_token(user, state.clock(), secret_key=state.settings.secret_key)
-        link = _absolute(request, kind.confirm_route, token=token)
+        link = absolute_url(request, kind.confirm_route, token=token)
         await _send_link(request, user.email, kind.subject, kind.template, link)
     flash(request, LINK_SENT, "info")
     return redirect(request, kind.form_route)

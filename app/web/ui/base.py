@@ -205,6 +205,12 @@ def redirect(request: Request[Any, Any, Any], route: str, **params: Any) -> Redi
     return Redirect(path=request.app.route_reverse(route, **params), status_code=303)
 
 
+def absolute_url(request: Request[Any, Any, Any], route: str, **params: Any) -> str:
+    """A URL for an email: SITE_ROOT's origin (route paths already hold its path)."""
+    site = urlsplit(AppState.of(request).settings.site_root)
+    return f"{site.scheme}://{site.netloc}{request.app.route_reverse(route, **params)}"
+
+
 def safe_next(request: Request[Any, Any, Any], target: str | None, default: str) -> str:
     """A ``?next=`` target only if it stays on this site (no open redirects)."""
     if target:

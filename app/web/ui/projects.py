@@ -28,6 +28,7 @@ from app.web.state import AppState
 from app.web.ui.base import (
     ProjectAccess,
     SignInRequired,
+    absolute_url,
     flash,
     project_access,
     redirect,
@@ -320,7 +321,7 @@ async def _send_invitation(
     request: Request[Any, Any, Any], access: ProjectAccess, invitation: projects.Invitation
 ) -> None:
     settings = AppState.of(request).settings
-    login_url = settings.site_root.rstrip("/") + request.app.route_reverse("login")
+    login_url = absolute_url(request, "login")
     message = projects.invitation_email(
         settings,
         inviter=access.viewer.email,
