@@ -43,10 +43,8 @@ async def create_user(
     session: AsyncSession, email: str, *, password: str | None = None, superuser: bool = False
 ) -> m.User:
     email = validate_email(email)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            "password", f"password must be at least {MIN_PASSWORD_LENGTH} characters"
-        )
+    if password is not None:
+        validate_password(password)
     exists = await session.scalar(
         select(func.count()).select_from(m.User).where(func.lower(m.User.email) == email.lower())
     )
@@ -151,8 +149,6 @@ async def sign_up(
     an email channel to their address and "My First Check" sending to it.
 
     Raises ValidationError (email, password) and Conflict (the email is taken)."""
-    email = validate_email(email)
-    validate_password(password)
     user = await create_user(session, email, password=password)
     project, _keys = await create_project(
         session, user, first_project_name(email), secret_key=secret_key
