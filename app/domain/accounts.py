@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import models as m
-from app.domain import channels, checks, keys
+from app.domain import channels, checks, keys, schedules
 from app.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from app.domain.permissions import Role
 from app.domain.reports import next_report_date
@@ -312,15 +311,13 @@ NAG_PERIODS = {0: "Off", 3600: "Every hour", 86400: "Every day"}
 
 
 @lru_cache(maxsize=1)
-def time_zones() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
-
-
 def validate_timezone(tz: str) -> str:
+    """The same zone rules as check schedules (renamed zones map to their current name)."""
     tz = tz.strip()
-    if tz not in time_zones():
-        raise ValidationError("tz", f"{tz!r} is not a known time zone.")
-    return tz
+    try:
+        return schedules.normalize_timezone(tz)
+    except schedules.ScheduleError:
+        raise ValidationError("tz", f"{tz!r} is not a known time zone.") from None
 
 
 def _choice_seconds(raw: str | int, choices: Mapping[int, str], field: str) -> int:

@@ -421,3 +421,13 @@ async def test_profile_posts_need_the_csrf_token(
     )
     assert response.status_code == 403
     assert (await profile_of(db, alice)).tz == "UTC"
+
+
+def test_profile_time_zones_follow_the_schedule_rules() -> None:
+    from app.domain import accounts
+    from app.domain.errors import ValidationError
+
+    assert accounts.validate_timezone("Europe/Kiev") == "Europe/Kyiv"  # renamed zones map
+    for odd in ("Factory", "localtime"):
+        with pytest.raises(ValidationError):
+            accounts.validate_timezone(odd)

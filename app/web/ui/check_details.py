@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import live
 from app.db import models as m
 from app.db.engine import write_session
-from app.domain import check_history, checks
+from app.domain import check_history, checks, schedules
 from app.domain import status as status_rules
 from app.domain.errors import BadRequest, Conflict, NotFound, ValidationError
 from app.domain.permissions import Right
@@ -120,7 +120,7 @@ async def _page_context(
         "preview": schedule_editor.preview(schedule_form, now),
         "schedule_kinds": schedule_editor.KIND_LABELS,
         "units": schedule_editor.UNITS,
-        "timezones": schedule_editor.timezones(),
+        "timezones": schedules.selectable_timezones(),
     }
 
 

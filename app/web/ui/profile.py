@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from app import live
 from app.db import models as m
 from app.db.engine import write_session
-from app.domain import accounts, ratelimit
+from app.domain import accounts, ratelimit, schedules
 from app.domain.errors import ValidationError
 from app.domain.permissions import Right, has_right
 from app.domain.ratelimit import PASSWORD_PER_EMAIL
@@ -60,7 +60,7 @@ async def _page(
         "profile": profile,
         "has_password": bool(user.password_hash),
         "projects": projects,
-        "time_zones": accounts.time_zones(),
+        "time_zones": schedules.selectable_timezones(),
         "report_choices": REPORT_LABELS,
         "reminder_choices": accounts.REMINDER_PERIODS,
         "nag_choices": accounts.NAG_PERIODS,

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from app.db import models as m
 from app.domain import checks, schedules
@@ -24,13 +22,6 @@ KIND_LABELS = {"simple": "Simple", "cron": "Cron", "oncalendar": "OnCalendar"}
 UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 PREVIEW_COUNT = 5
 _MAX_DIGITS = 12  # enough for 365 days in minutes; more is a typo, not a duration
-
-
-@cache
-def timezones() -> list[str]:
-    """The zones a user can pick, UTC first."""
-    zones = {z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "posix"))}
-    return ["UTC", *sorted(zones)]
 
 
 @dataclass(frozen=True)
