@@ -49,7 +49,7 @@ async def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
             port=port,
             access_log=False,
             log_config=None,  # through app/logging.py, configured by `cronbeat serve`
-            log_level="info",
+            log_level=settings.log_level.lower(),
             lifespan="on",
         )
     )
@@ -68,5 +68,4 @@ async def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
 
 
 def run_embedded(settings: Settings, *, host: str, port: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     asyncio.run(serve_embedded(settings, host=host, port=port))

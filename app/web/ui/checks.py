@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import ClientException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -118,7 +118,7 @@ def filter_from_query(request: Request[Any, Any, Any]) -> CheckFilter:
             params.get("sort"),
         )
     except ValidationError as error:
-        raise HTTPException(status_code=400, detail=error.message) from None
+        raise ClientException(detail=error.message) from None
 
 
 def query_string(wanted: CheckFilter, **changes: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
@@ -187,7 +187,7 @@ async def project_rename(
 def _key_kind(value: str | None) -> bool:
     """read_only for a form's ``kind``; a value no page offers is a 400 naming the choices."""
     if value not in KEY_KINDS:
-        raise HTTPException(status_code=400, detail="kind must be read-write or read-only")
+        raise ClientException(detail="kind must be read-write or read-only")
     return KEY_KINDS[value]
 
 
