@@ -22,7 +22,6 @@ from app.domain import checks, reports
 PINGS_PER_PAGE = 50
 TIMELINE_LIMIT = 100
 DOWNTIME_MONTHS = 3
-_MAX_PING_NUMBER = 2**31 - 1  # pings.n is a 32-bit integer
 
 
 # --- the ping log --------------------------------------------------------------------------------
@@ -63,7 +62,7 @@ def _window_start(n_pings: int, ping_log_limit: int) -> int:
 
 
 def _clamp(n: int) -> int:
-    return max(0, min(n, _MAX_PING_NUMBER))
+    return max(0, min(n, checks.MAX_PING_NUMBER))
 
 
 async def ping_page(

@@ -621,14 +621,14 @@ def ping_duration(ping: m.Ping) -> float | None:
     return round(ping.duration, 2)
 
 
-_MAX_PING_NUMBER = 2**31 - 1  # the column is a 32-bit integer
+MAX_PING_NUMBER = 2**31 - 1  # the column is a 32-bit integer
 
 
 async def get_ping_body(session: AsyncSession, check: m.Check, n: int) -> bytes:
     """The raw body of ping ``n``; NotFound if pruned (outside the ping log window), missing
     or empty."""
     limit = await project_ping_log_limit(session, check.project_id)
-    if n <= check.n_pings - limit or not 0 < n <= _MAX_PING_NUMBER:
+    if n <= check.n_pings - limit or not 0 < n <= MAX_PING_NUMBER:
         raise NotFound(f"no ping {n}")
     body = await session.scalar(
         select(m.Ping.body).where(m.Ping.check_id == check.id, m.Ping.n == n)

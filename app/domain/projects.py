@@ -96,11 +96,8 @@ async def _count_statuses(
 # --- name and keys -------------------------------------------------------------------------------
 
 
-validate_name = accounts.validate_project_name
-
-
 async def rename_project(session: AsyncSession, project_id: int, name: str) -> str:
-    name = validate_name(name)
+    name = accounts.validate_project_name(name)
     await session.execute(update(m.Project).where(m.Project.id == project_id).values(name=name))
     return name
 

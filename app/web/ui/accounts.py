@@ -38,6 +38,7 @@ from app.web.ui.base import (
     sign_in,
     sign_out,
 )
+from app.web.ui.checks import checks_url
 from app.web.ui.sessions import rotate_session
 
 log = logging.getLogger("cronbeat.accounts")
@@ -182,8 +183,7 @@ async def signup_submit(request: Request[Any, Any, Any], data: Form) -> Template
         return await fail("email", EMAIL_TAKEN)
     await sign_in(request, user, state.clock())
     flash(request, f"Welcome to {state.settings.site_name}! Your first check is ready.")
-    checks_url = request.app.route_reverse("checks", code=project.code)
-    return Redirect(path=f"{checks_url}/", status_code=303)
+    return Redirect(path=checks_url(request, project.code), status_code=303)
 
 
 # --- sign-in by emailed link ----------------------------------------------------------------------

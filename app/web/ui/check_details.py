@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import live
 from app.db import models as m
 from app.db.engine import write_session
+from app.domain import channels as channels_domain
 from app.domain import check_history, checks, schedules
 from app.domain import status as status_rules
 from app.domain.errors import BadRequest, Conflict, NotFound, ValidationError
@@ -86,11 +87,7 @@ async def _page_context(
     now = state.clock()
     project = access.project
     schedule_form = schedule_form or schedule_editor.ScheduleForm.from_check(check)
-    channels = (
-        await session.scalars(
-            select(m.Channel).where(m.Channel.project_id == project.id).order_by(m.Channel.id)
-        )
-    ).all()
+    channels = await channels_domain.list_channels(session, project.id)
     assigned = set(
         (
             await session.scalars(

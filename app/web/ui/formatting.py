@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar.plugins.jinja import JinjaTemplateEngine
+
+from app.domain.reports import zone
 
 STATUS_LABELS = {
     "new": "New",
@@ -20,18 +21,11 @@ STATUS_LABELS = {
 _UNITS = (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def localtime(value: datetime | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
     """An aware time in the viewer's zone: ``2026-01-15 14:00:00 EET``."""
     if value is None:
         return "never"
-    return value.astimezone(_zone(tz)).strftime(fmt)
+    return value.astimezone(zone(tz)).strftime(fmt)
 
 
 def duration(seconds: float | timedelta | None, parts: int = 2) -> str:

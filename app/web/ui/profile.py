@@ -34,7 +34,7 @@ from app.web.ui.base import (
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 TOO_MANY_TRIES = "Too many password attempts. Please try again tomorrow."
-REPORT_LABELS = {"off": "Off", "daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
+REPORT_LABELS = {choice: choice.capitalize() for choice in accounts.REPORT_CHOICES}
 
 
 async def _page(
