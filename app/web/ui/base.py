@@ -147,11 +147,11 @@ async def project_access(
         raise NotFoundException("no such project")
     access = ProjectAccess(project=project, role=role, viewer=viewer)
     if not access.can(right):
-        raise Forbidden(detail=_FORBIDDEN[right])
+        raise Forbidden(detail=FORBIDDEN[right])
     return access
 
 
-_FORBIDDEN = {
+FORBIDDEN = {
     Right.VIEW: "You do not have access to this project.",
     Right.WRITE: "Your role in this project is read-only.",
     Right.MANAGE_TEAM: "Only the project's owner and managers can manage its team.",

@@ -26,6 +26,8 @@ from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.permissions import MEMBER_ROLES, Right, Role
 from app.web.state import AppState
 from app.web.ui.base import (
+    FORBIDDEN,
+    Forbidden,
     ProjectAccess,
     SignInRequired,
     absolute_url,
@@ -370,8 +372,8 @@ async def _removal_access(
 ) -> ProjectAccess:
     """Managers remove anyone; every member may remove themselves (leave)."""
     access = await project_access(request, code, Right.VIEW)
-    if access.viewer.id != user_id:
-        access = await project_access(request, code, Right.MANAGE_TEAM)
+    if access.viewer.id != user_id and not access.can(Right.MANAGE_TEAM):
+        raise Forbidden(detail=FORBIDDEN[Right.MANAGE_TEAM])
     return access
 
 
