@@ -1071,7 +1071,7 @@ async def test_the_read_only_key_cannot_delete(client, factory, db):
 async def test_api_changes_reach_open_dashboards(client, factory):
     from app import live
 
-    project, keys = await factory.project()
+    _project, keys = await factory.project()
     async with live.hub.subscribe() as subscription:
         response = await client.post(
             "/api/v3/checks/", json={"name": "From the API"}, headers={"X-Api-Key": keys.api_key}
