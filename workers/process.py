@@ -23,6 +23,7 @@ import multiprocessing
 import signal
 import sys
 import threading
+from multiprocessing import resource_tracker
 from types import FrameType
 
 from workers.scheduler import ignore_stop_signals
@@ -109,6 +110,9 @@ def run_workers(processes: int, threads: int, shutdown_timeout: float) -> int:
     ]
     # A child inherits the blocked signals through spawn's fork and exec, so a SIGTERM to the
     # process group while it is still importing waits for its handler instead of killing it.
+    # Starting multiprocessing's resource tracker unblocks SIGTERM/SIGINT in this process, so
+    # it must be running before the mask is set, not started by the first child.start().
+    resource_tracker.ensure_running()
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         for child in children:
@@ -132,6 +136,8 @@ def run_workers(processes: int, threads: int, shutdown_timeout: float) -> int:
         if child.exitcode is None:
             child.kill()
             child.join()
+        if child.exitcode:
+            log.error("worker: %s exited with status %s", child.name, child.exitcode)
         if status == 0 and child.exitcode:
             status = child.exitcode if child.exitcode > 0 else 1
     return status

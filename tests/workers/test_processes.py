@@ -76,6 +76,31 @@ def test_worker_stops_cleanly_on_sigterm_twice(tmp_path, processes: str) -> None
     assert "worker: stopped" in out or "worker.1: stopped" in out
 
 
+def group_members(pgid: int) -> int:
+    """How many processes are in the process group (Linux /proc)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                count += int(fields[2]) == pgid
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process group from /proc")
+def test_worker_children_survive_a_stop_while_they_start(tmp_path) -> None:
+    # Supervisor, resource tracker and two children: the children are still importing.
+    process = start(tmp_path, "worker", "--processes", "2", "--threads", "1")
+    deadline = time.monotonic() + 30
+    while group_members(process.pid) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    code, out = stop_twice(process)
+    assert code == 0, out
+    assert "worker.1: stopped" in out, out
+    assert "worker.2: stopped" in out, out
+
+
 def test_scheduler_retries_without_redis_and_stops_cleanly(tmp_path) -> None:
     process = start(tmp_path, "scheduler")
     lines = wait_for_line(process, "could not enqueue sweep")
