@@ -111,7 +111,8 @@ async def load_events(
 
 
 async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> None:
-    """Call the integration; a config that no longer validates is a permanent error."""
+    """Call the integration; a config that no longer validates, or a kind the operator
+    switched off, is a permanent error (transports do not check their switch themselves)."""
     try:
         integration = registry.get(kind)
         config = registry.parse_config(kind, value)
@@ -119,6 +120,8 @@ async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> Non
         raise TransportError(f"Unknown integration kind: {kind}", permanent=True) from None
     except msgspec.ValidationError as error:
         raise TransportError(f"Invalid configuration: {error}", permanent=True) from None
+    if not integration.enabled(ctx.settings):
+        raise TransportError(integration.disabled_reason, permanent=True)
     await integration.notify(event, config, ctx)
 
 

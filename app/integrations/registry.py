@@ -14,6 +14,10 @@ from app.integrations.base import DeliveryContext, Event
 from app.integrations.setup import SetupForm
 
 
+def _always(_settings: Settings) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Integration:
     kind: str
@@ -22,6 +26,11 @@ class Integration:
     notify: Callable[[Event, Any, DeliveryContext], Awaitable[None]]
     # (down, up): which directions a config delivers; False means "skip, no record".
     directions: Callable[[Any], tuple[bool, bool]]
+    # Whether the operator switched the kind on (settings name the switch or credentials).
+    # The one place this is decided: the "add" grid and setup forms offer only enabled kinds,
+    # and delivery.send refuses (permanently, with ``disabled_reason``) to call a disabled one.
+    enabled: Callable[[Settings], bool] = _always
+    disabled_reason: str = ""
 
 
 # kind -> module under app.integrations; each module exposes INTEGRATION.
@@ -80,7 +89,11 @@ def setup_form(kind: str) -> SetupForm:
 
 def enabled_kinds(settings: Settings) -> list[str]:
     """The kinds the operator switched on, in registry order (the "add" grid's order)."""
-    return [kind for kind in _MODULES if kind in kinds() and setup_form(kind).enabled(settings)]
+    return [
+        kind
+        for kind in _MODULES
+        if (integration := _load(kind)) is not None and integration.enabled(settings)
+    ]
 
 
 def parse_config(kind: str, value: Any) -> Any:

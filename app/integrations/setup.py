@@ -2,19 +2,18 @@
 
 Each ``app/integrations/<kind>/setup.py`` declares ``FORM = SetupForm(...)``: its fields
 (named after the config struct's fields, so a config error ``$.url`` lands next to the form
-field ``url``), whether the kind is switched on, and which field identifies the channel in
-lists. The generic ``to_config`` / ``from_config`` turn form values into the JSON the API
-would store and back. The layout is ``app/integrations/<kind>/form.html``.
+field ``url``) and which field identifies the channel in lists. The generic ``to_config`` /
+``from_config`` turn form values into the JSON the API would store and back. The layout is
+``app/integrations/<kind>/form.html``. Whether the kind is switched on is not the form's to
+say: the integration declares it once (``Integration.enabled``, in its transport module).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
-
-from app.config import Settings
 
 # Field kinds: how a form string becomes a config value (and which widget shows it).
 TEXT = "text"  # a stripped string
@@ -98,19 +97,12 @@ def _parse_headers(raw: str) -> dict[str, str]:
     return headers
 
 
-def _always(_settings: Settings) -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class SetupForm:
     fields: tuple[Field, ...]
-    # Whether the operator switched this kind on (settings name the switch or credentials).
-    enabled: Callable[[Settings], bool] = _always
     # The config field that tells channels of this kind apart in lists (an address, a URL).
     identity: str | None = None
     summary: str = ""  # one line for the "add integration" grid
-    disabled_reason: str = field(default="")  # shown when ``enabled`` is false
 
     def field(self, name: str) -> Field:
         for candidate in self.fields:

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.gotify.transport import Config, notify
@@ -140,7 +141,9 @@ async def test_it_requires_gotify_enabled(ctx: DeliveryContext, httpserver: HTTP
     disabled = DeliveryContext(settings=replace(ctx.settings, gotify_enabled=False), http=ctx.http)
 
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(httpserver), disabled)
+        await delivery.send(
+            make_event(), "gotify", msgspec.to_builtins(config(httpserver)), disabled
+        )
 
     assert info.value.permanent
     assert info.value.message == "Gotify notifications are not enabled."

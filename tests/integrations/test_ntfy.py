@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.ntfy.transport import Config, notify
@@ -127,7 +128,7 @@ async def test_it_requires_ntfy_enabled(ctx: DeliveryContext, httpserver: HTTPSe
     disabled = DeliveryContext(settings=replace(ctx.settings, ntfy_enabled=False), http=ctx.http)
 
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(httpserver), disabled)
+        await delivery.send(make_event(), "ntfy", msgspec.to_builtins(config(httpserver)), disabled)
 
     assert info.value.permanent
     assert info.value.message == "ntfy notifications are not enabled."

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.opsgenie.transport import Config, notify
@@ -148,7 +149,7 @@ async def test_it_requires_opsgenie_enabled(og: DeliveryContext, httpserver: HTT
     disabled = DeliveryContext(settings=replace(og.settings, opsgenie_enabled=False), http=og.http)
 
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(), disabled)
+        await delivery.send(make_event(), "opsgenie", msgspec.to_builtins(config()), disabled)
 
     assert info.value.permanent
     assert info.value.message == "Opsgenie notifications are not enabled."

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.pagerduty.transport import Config, notify
@@ -121,7 +122,7 @@ async def test_it_requires_pagerduty_enabled(pd: DeliveryContext, httpserver: HT
     disabled = DeliveryContext(settings=replace(pd.settings, pagerduty_enabled=False), http=pd.http)
 
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(), disabled)
+        await delivery.send(make_event(), "pagerduty", msgspec.to_builtins(config()), disabled)
 
     assert info.value.permanent
     assert info.value.message == "PagerDuty notifications are not enabled."

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.pushover.transport import Config, notify
@@ -227,10 +228,10 @@ async def test_it_treats_server_error_as_transient(
 
 async def test_it_requires_an_app_token(ctx: DeliveryContext, httpserver: HTTPServer) -> None:
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(), ctx)
+        await delivery.send(make_event(), "pushover", msgspec.to_builtins(config()), ctx)
 
     assert info.value.permanent
-    assert info.value.message == "Pushover notifications are not enabled."
+    assert info.value.message == "Pushover notifications are not enabled (no PUSHOVER_API_TOKEN)."
     assert httpserver.log == []
 
 

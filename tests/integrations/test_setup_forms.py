@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from app.config import Settings, load_settings
 from app.db.engine import write_session
-from app.domain import channels
+from app.domain import channels, delivery
 from app.domain.errors import ValidationError
 from app.integrations import registry
+from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.setup import FormError, config_error_field
 from tests.http.test_ui_integrations import VALID
+from tests.integrations.conftest import make_event
 
 BASE = load_settings({"SECRET_KEY": "x"})
 
@@ -105,6 +108,45 @@ def test_every_kind_is_on_when_configured(settings: Settings):
     assert registry.enabled_kinds(everything) == [
         k for k in registry._MODULES if k in registry.kinds()
     ]
+
+
+# Every switch off and no vendor credentials (BASE has none): only email is left.
+ALL_OFF = replace(
+    BASE,
+    webhooks_enabled=False,
+    slack_enabled=False,
+    discord_enabled=False,
+    msteams_enabled=False,
+    mattermost_enabled=False,
+    ntfy_enabled=False,
+    gotify_enabled=False,
+    pagerduty_enabled=False,
+    opsgenie_enabled=False,
+)
+
+
+def test_with_every_switch_off_only_email_is_offered():
+    assert registry.enabled_kinds(ALL_OFF) == ["email"]
+
+
+@pytest.mark.parametrize("kind", sorted(set(VALID) - {"email"}))
+async def test_delivery_refuses_a_kind_switched_off_before_calling_it(kind):
+    """The kind's own declaration (Integration.enabled) decides, in delivery.send: the same
+    one the setup pages read, so a kind that is not offered is not delivered either."""
+    calls: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    settings = replace(ALL_OFF, integrations_allow_private_ips=True)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as http:
+        with pytest.raises(TransportError) as info:
+            await delivery.send(make_event(), kind, VALID[kind][1], DeliveryContext(settings, http))
+    assert info.value.permanent is True
+    assert info.value.message == registry.get(kind).disabled_reason
+    assert "not enabled" in info.value.message
+    assert calls == []
 
 
 # --- channel functions ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.sms.transport import Config, notify
@@ -189,10 +190,10 @@ async def test_it_requires_twilio_credentials(
     disabled = DeliveryContext(settings=replace(twilio.settings, **unset), http=twilio.http)
 
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(), disabled)
+        await delivery.send(make_event(), "sms", msgspec.to_builtins(config()), disabled)
 
     assert info.value.permanent
-    assert info.value.message == "SMS notifications are not enabled."
+    assert info.value.message == "SMS notifications are not enabled (no Twilio account)."
     assert httpserver.log == []
 
 

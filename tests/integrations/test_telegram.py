@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.telegram.transport import Config, notify
@@ -178,10 +179,10 @@ async def test_it_refuses_private_addresses(tg: DeliveryContext, httpserver: HTT
 
 async def test_it_requires_a_bot_token(ctx: DeliveryContext, httpserver: HTTPServer) -> None:
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(), ctx)
+        await delivery.send(make_event(), "telegram", msgspec.to_builtins(config()), ctx)
 
     assert info.value.permanent
-    assert info.value.message == "Telegram notifications are not enabled."
+    assert info.value.message == "Telegram notifications are not enabled (no TELEGRAM_TOKEN)."
     assert httpserver.log == []
 
 

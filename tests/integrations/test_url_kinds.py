@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 from pytest_httpserver import HTTPServer
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from tests.integrations.conftest import make_event
@@ -42,7 +43,7 @@ async def test_it_fails_permanently_when_the_kind_is_disabled(
 ) -> None:
     disabled = DeliveryContext(settings=replace(ctx.settings, **{switch: False}), http=ctx.http)
     with pytest.raises(TransportError) as info:
-        await notify(kind, httpserver.url_for("/hook"), disabled)
+        await delivery.send(make_event(), kind, {"url": httpserver.url_for("/hook")}, disabled)
     assert info.value.message == message
     assert info.value.permanent is True
     assert httpserver.log == []

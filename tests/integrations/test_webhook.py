@@ -11,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
+from app.domain import delivery
 from app.integrations import registry
 from app.integrations.base import DeliveryContext, TransportError
 from app.integrations.webhook.transport import INTEGRATION, Config, directions, expand, notify
@@ -295,7 +296,12 @@ async def test_it_fails_permanently_when_webhooks_are_disabled(
     )
 
     with pytest.raises(TransportError) as info:
-        await notify(make_event(), config(url_down=httpserver.url_for("/hook")), disabled)
+        await delivery.send(
+            make_event(),
+            "webhook",
+            msgspec.to_builtins(config(url_down=httpserver.url_for("/hook"))),
+            disabled,
+        )
 
     assert info.value.message == "Webhook notifications are not enabled."
     assert info.value.permanent is True

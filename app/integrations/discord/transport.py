@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from app.config import Settings
 from app.integrations.base import (
     DeliveryContext,
     Event,
@@ -94,8 +95,6 @@ def payload(event: Event) -> dict[str, Any]:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.discord_enabled:
-        raise TransportError("Discord notifications are not enabled.", permanent=True)
     # Native embeds, not the "<url>/slack" shim: mentions can be switched off, ?thread_id= works.
     try:
         await ctx.post(webhook_url(config.url), json_body=payload(event))
@@ -106,10 +105,16 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
         raise TransportError(error.message, permanent=True, response=error.response) from None
 
 
+def enabled(settings: Settings) -> bool:
+    return settings.discord_enabled
+
+
 INTEGRATION = Integration(
     kind="discord",
     label="Discord",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Discord notifications are not enabled.",
 )

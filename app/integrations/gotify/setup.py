@@ -1,16 +1,11 @@
 """The Gotify channel's setup form."""
 
-from app.config import Settings
 from app.integrations.setup import INT_CHOICE, URL, Field, SetupForm
 
 PRIORITIES = (
     *((str(n), str(n)) for n in range(10, 0, -1)),
     ("0", "0: do not notify"),
 )
-
-
-def _enabled(settings: Settings) -> bool:
-    return settings.gotify_enabled
 
 
 FORM = SetupForm(
@@ -20,8 +15,6 @@ FORM = SetupForm(
         Field("priority", 'Priority for "down"', kind=INT_CHOICE, choices=PRIORITIES, default="5"),
         Field("priority_up", 'Priority for "up"', kind=INT_CHOICE, choices=PRIORITIES, default="5"),
     ),
-    enabled=_enabled,
     identity="url",
     summary="Push to your own Gotify server.",
-    disabled_reason="Gotify notifications are not enabled.",
 )

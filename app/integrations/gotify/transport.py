@@ -9,7 +9,8 @@ from urllib.parse import urlencode, urlsplit
 
 import msgspec
 
-from app.integrations.base import DeliveryContext, Event, TransportError
+from app.config import Settings
+from app.integrations.base import DeliveryContext, Event
 from app.integrations.registry import Integration
 
 # Gotify priorities run 0..10; 0 here means "do not notify" for that direction.
@@ -68,8 +69,6 @@ def payload(event: Event, config: Config) -> dict[str, Any]:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.gotify_enabled:
-        raise TransportError("Gotify notifications are not enabled.", permanent=True)
     down, up = directions(config)
     if not (down if event.status == "down" else up):
         return
@@ -81,10 +80,16 @@ def directions(config: Config) -> tuple[bool, bool]:
     return config.priority > 0, config.priority_up > 0
 
 
+def enabled(settings: Settings) -> bool:
+    return settings.gotify_enabled
+
+
 INTEGRATION = Integration(
     kind="gotify",
     label="Gotify",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Gotify notifications are not enabled.",
 )

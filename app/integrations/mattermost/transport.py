@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.config import Settings
 from app.integrations.base import (
     DeliveryContext,
     Event,
-    TransportError,
     UrlConfig,
     describe_ping,
     format_duration,
@@ -72,9 +72,11 @@ def payload(event: Event) -> dict[str, Any]:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.mattermost_enabled:
-        raise TransportError("Mattermost notifications are not enabled.", permanent=True)
     await ctx.post(config.url, json_body=payload(event))
+
+
+def enabled(settings: Settings) -> bool:
+    return settings.mattermost_enabled
 
 
 INTEGRATION = Integration(
@@ -83,4 +85,6 @@ INTEGRATION = Integration(
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Mattermost notifications are not enabled.",
 )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.config import Settings
 from app.integrations.base import (
     DeliveryContext,
     Event,
-    TransportError,
     UrlConfig,
     describe_ping,
     format_duration,
@@ -99,9 +99,11 @@ def card(event: Event) -> dict[str, Any]:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.msteams_enabled:
-        raise TransportError("MS Teams notifications are not enabled.", permanent=True)
     await ctx.post(config.url, json_body=card(event))
+
+
+def enabled(settings: Settings) -> bool:
+    return settings.msteams_enabled
 
 
 INTEGRATION = Integration(
@@ -110,4 +112,6 @@ INTEGRATION = Integration(
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="MS Teams notifications are not enabled.",
 )

@@ -1,6 +1,5 @@
 """The ntfy channel's setup form."""
 
-from app.config import Settings
 from app.integrations.setup import INT_CHOICE, TEXT, URL, Field, SetupForm
 
 PRIORITIES = (
@@ -11,10 +10,6 @@ PRIORITIES = (
     ("1", "Min"),
     ("0", "Disabled: do not notify"),
 )
-
-
-def _enabled(settings: Settings) -> bool:
-    return settings.ntfy_enabled
 
 
 FORM = SetupForm(
@@ -31,8 +26,6 @@ FORM = SetupForm(
             help="For a protected topic; leave empty for a public one.",
         ),
     ),
-    enabled=_enabled,
     identity="topic",
     summary="Push to an ntfy topic (ntfy.sh or your own server).",
-    disabled_reason="ntfy notifications are not enabled.",
 )

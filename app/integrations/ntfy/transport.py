@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from app.integrations.base import DeliveryContext, Event, TransportError
+from app.config import Settings
+from app.integrations.base import DeliveryContext, Event
 from app.integrations.registry import Integration
 
 _TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
@@ -55,8 +56,6 @@ def payload(event: Event, config: Config) -> dict[str, Any]:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.ntfy_enabled:
-        raise TransportError("ntfy notifications are not enabled.", permanent=True)
     down, up = directions(config)
     if not (down if event.status == "down" else up):
         return
@@ -68,10 +67,16 @@ def directions(config: Config) -> tuple[bool, bool]:
     return config.priority > 0, config.priority_up > 0
 
 
+def enabled(settings: Settings) -> bool:
+    return settings.ntfy_enabled
+
+
 INTEGRATION = Integration(
     kind="ntfy",
     label="ntfy",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="ntfy notifications are not enabled.",
 )

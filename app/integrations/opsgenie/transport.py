@@ -9,10 +9,10 @@ from urllib.parse import quote
 
 import msgspec
 
+from app.config import Settings
 from app.integrations.base import (
     DeliveryContext,
     Event,
-    TransportError,
     describe_ping,
     format_duration,
 )
@@ -71,8 +71,6 @@ def create_payload(event: Event) -> dict[str, Any]:
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
     settings = ctx.settings
-    if not settings.opsgenie_enabled:
-        raise TransportError("Opsgenie notifications are not enabled.", permanent=True)
     base = settings.opsgenie_eu_api_url if config.region == "eu" else settings.opsgenie_api_url
     headers = {"Authorization": f"GenieKey {config.key}"}
     if event.status == "down":
@@ -87,10 +85,16 @@ def directions(config: Config) -> tuple[bool, bool]:
     return True, True
 
 
+def enabled(settings: Settings) -> bool:
+    return settings.opsgenie_enabled
+
+
 INTEGRATION = Integration(
     kind="opsgenie",
     label="Opsgenie",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Opsgenie notifications are not enabled.",
 )

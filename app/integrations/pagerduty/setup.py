@@ -1,12 +1,6 @@
 """The PagerDuty channel's setup form."""
 
-from app.config import Settings
 from app.integrations.setup import Field, SetupForm
-
-
-def _enabled(settings: Settings) -> bool:
-    return settings.pagerduty_enabled
-
 
 FORM = SetupForm(
     fields=(
@@ -17,8 +11,6 @@ FORM = SetupForm(
         ),
         Field("account", "Account", optional=True, help="Your PagerDuty subdomain, for reference."),
     ),
-    enabled=_enabled,
     identity="account",
     summary="Open and resolve PagerDuty incidents.",
-    disabled_reason="PagerDuty notifications are not enabled.",
 )

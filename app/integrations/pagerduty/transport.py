@@ -7,10 +7,10 @@ from typing import Any
 
 import msgspec
 
+from app.config import Settings
 from app.integrations.base import (
     DeliveryContext,
     Event,
-    TransportError,
     describe_ping,
     format_duration,
 )
@@ -78,8 +78,6 @@ def payload(event: Event, config: Config) -> dict[str, Any]:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.pagerduty_enabled:
-        raise TransportError("PagerDuty notifications are not enabled.", permanent=True)
     url = f"{ctx.settings.pagerduty_api_url}/v2/enqueue"
     await ctx.post(url, json_body=payload(event, config))
 
@@ -88,10 +86,16 @@ def directions(config: Config) -> tuple[bool, bool]:
     return True, True
 
 
+def enabled(settings: Settings) -> bool:
+    return settings.pagerduty_enabled
+
+
 INTEGRATION = Integration(
     kind="pagerduty",
     label="PagerDuty",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="PagerDuty notifications are not enabled.",
 )

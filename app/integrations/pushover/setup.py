@@ -1,6 +1,5 @@
 """The Pushover channel's setup form."""
 
-from app.config import Settings
 from app.integrations.setup import INT_CHOICE, Field, SetupForm
 
 PRIORITIES = (
@@ -13,17 +12,11 @@ PRIORITIES = (
 )
 
 
-def _enabled(settings: Settings) -> bool:
-    return bool(settings.pushover_api_token)
-
-
 FORM = SetupForm(
     fields=(
         Field("user_key", "User key", help="Your 30-character user (or group) key."),
         Field("priority", 'Priority for "down"', kind=INT_CHOICE, choices=PRIORITIES, default="0"),
         Field("priority_up", 'Priority for "up"', kind=INT_CHOICE, choices=PRIORITIES, default="0"),
     ),
-    enabled=_enabled,
     summary="Push to your phones and desktops through Pushover.",
-    disabled_reason="Pushover notifications are not enabled (no PUSHOVER_API_TOKEN).",
 )

@@ -10,6 +10,7 @@ from typing import Annotated
 import httpx
 import msgspec
 
+from app.config import Settings
 from app.integrations.base import DeliveryContext, Event, TransportError
 from app.integrations.registry import Integration
 
@@ -55,9 +56,7 @@ def _cut_body(event: Event, size: int) -> Event:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    token = ctx.settings.pushover_api_token
-    if not token:
-        raise TransportError("Pushover notifications are not enabled.", permanent=True)
+    token = ctx.settings.pushover_api_token or ""  # set: delivery.send calls only an enabled kind
     api = ctx.settings.pushover_api_url
     tag = event.check.unique_key
     if event.status == "up" and config.priority == EMERGENCY:
@@ -109,10 +108,16 @@ def directions(config: Config) -> tuple[bool, bool]:
     return config.priority != DISABLED, up
 
 
+def enabled(settings: Settings) -> bool:
+    return bool(settings.pushover_api_token)
+
+
 INTEGRATION = Integration(
     kind="pushover",
     label="Pushover",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Pushover notifications are not enabled (no PUSHOVER_API_TOKEN).",
 )

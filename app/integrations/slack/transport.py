@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.config import Settings
 from app.integrations.base import (
     DeliveryContext,
     Event,
@@ -105,8 +106,6 @@ def payload(event: Event) -> dict[str, Any]:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.slack_enabled:
-        raise TransportError("Slack notifications are not enabled.", permanent=True)
     try:
         await ctx.post(config.url, json_body=payload(event))
     except TransportError as error:
@@ -121,10 +120,16 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
         raise TransportError(error.message, permanent=permanent, response=response) from None
 
 
+def enabled(settings: Settings) -> bool:
+    return settings.slack_enabled
+
+
 INTEGRATION = Integration(
     kind="slack",
     label="Slack",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Slack notifications are not enabled.",
 )

@@ -1,12 +1,6 @@
 """The SMS channel's setup form."""
 
-from app.config import Settings
 from app.integrations.setup import BOOL, Field, SetupForm
-
-
-def _enabled(settings: Settings) -> bool:
-    return bool(settings.twilio_account and settings.twilio_auth and settings.twilio_from)
-
 
 FORM = SetupForm(
     fields=(
@@ -19,8 +13,6 @@ FORM = SetupForm(
         Field("down", "Notify when a check goes down", kind=BOOL, default="on"),
         Field("up", "Notify when a check comes back up", kind=BOOL),
     ),
-    enabled=_enabled,
     identity="value",
     summary="Send a text message (through Twilio).",
-    disabled_reason="SMS notifications are not enabled (no Twilio account).",
 )

@@ -7,6 +7,7 @@ import re
 import httpx
 import msgspec
 
+from app.config import Settings
 from app.integrations.base import DeliveryContext, Event, TransportError, describe_ping
 from app.integrations.registry import Integration
 
@@ -48,9 +49,9 @@ def text(event: Event) -> str:
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
     settings = ctx.settings
-    account, auth, sender = settings.twilio_account, settings.twilio_auth, settings.twilio_from
-    if not (account and auth and sender):
-        raise TransportError("SMS notifications are not enabled.", permanent=True)
+    # All three are set: delivery.send calls only an enabled kind.
+    account, auth = settings.twilio_account or "", settings.twilio_auth or ""
+    sender = settings.twilio_from or ""
     if not (config.down if event.status == "down" else config.up):
         return
     url = f"{settings.twilio_api_url}/2010-04-01/Accounts/{account}/Messages.json"
@@ -78,10 +79,16 @@ def directions(config: Config) -> tuple[bool, bool]:
     return config.down, config.up
 
 
+def enabled(settings: Settings) -> bool:
+    return bool(settings.twilio_account and settings.twilio_auth and settings.twilio_from)
+
+
 INTEGRATION = Integration(
     kind="sms",
     label="SMS",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="SMS notifications are not enabled (no Twilio account).",
 )

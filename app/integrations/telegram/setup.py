@@ -1,12 +1,6 @@
 """The Telegram channel's setup form: which chat (and topic) the bot writes to."""
 
-from app.config import Settings
 from app.integrations.setup import INT, INT_OR_TEXT, Field, SetupForm
-
-
-def _enabled(settings: Settings) -> bool:
-    return bool(settings.telegram_token)
-
 
 FORM = SetupForm(
     fields=(
@@ -24,8 +18,6 @@ FORM = SetupForm(
             help="For a group with topics: the topic's numeric id. Leave empty otherwise.",
         ),
     ),
-    enabled=_enabled,
     identity="chat_id",
     summary="Message a Telegram chat, group or channel through our bot.",
-    disabled_reason="Telegram notifications are not enabled (no TELEGRAM_TOKEN).",
 )

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from app.config import Settings
 from app.integrations.base import DeliveryContext, Event, TransportError
 from app.integrations.registry import Integration
 
@@ -37,9 +38,7 @@ def render(event: Event) -> str:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    token = ctx.settings.telegram_token
-    if not token:
-        raise TransportError("Telegram notifications are not enabled.", permanent=True)
+    token = ctx.settings.telegram_token or ""  # set: delivery.send calls only an enabled kind
     payload: dict[str, Any] = {
         "chat_id": config.chat_id,
         "text": render(event),
@@ -78,10 +77,16 @@ def directions(config: Config) -> tuple[bool, bool]:
     return True, True
 
 
+def enabled(settings: Settings) -> bool:
+    return bool(settings.telegram_token)
+
+
 INTEGRATION = Integration(
     kind="telegram",
     label="Telegram",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Telegram notifications are not enabled (no TELEGRAM_TOKEN).",
 )

@@ -1,6 +1,5 @@
 """The webhook channel's setup form: a request for "down" and one for "up"."""
 
-from app.config import Settings
 from app.integrations.setup import CHOICE, HEADERS, TEXTAREA, URL, Field, SetupForm
 
 METHODS = (("GET", "GET"), ("POST", "POST"), ("PUT", "PUT"))
@@ -35,14 +34,8 @@ def _direction(direction: str, when: str) -> tuple[Field, ...]:
     )
 
 
-def _enabled(settings: Settings) -> bool:
-    return settings.webhooks_enabled
-
-
 FORM = SetupForm(
     fields=(*_direction("down", "goes down"), *_direction("up", "comes back up")),
-    enabled=_enabled,
     identity="url_down",
     summary="Call a URL of yours when a check goes down or up.",
-    disabled_reason="Webhook notifications are not enabled.",
 )

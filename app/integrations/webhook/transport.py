@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from app.config import Settings
 from app.integrations.base import DeliveryContext, Event, TransportError, check_http_url
 from app.integrations.registry import Integration
 
@@ -112,8 +113,6 @@ def _latin1(value: str) -> bytes:
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
-    if not ctx.settings.webhooks_enabled:
-        raise TransportError("Webhook notifications are not enabled.", permanent=True)
     if event.status == "up":
         method, url, body, headers = (
             config.method_up,
@@ -149,10 +148,16 @@ def _header_name(name: str) -> str:
     return "User-Agent" if name.lower() == "user-agent" else name
 
 
+def enabled(settings: Settings) -> bool:
+    return settings.webhooks_enabled
+
+
 INTEGRATION = Integration(
     kind="webhook",
     label="Webhook",
     config_type=Config,
     notify=notify,
     directions=directions,
+    enabled=enabled,
+    disabled_reason="Webhook notifications are not enabled.",
 )

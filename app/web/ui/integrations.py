@@ -73,11 +73,11 @@ def _target(channel: m.Channel) -> str:
 def _enabled_setup_form(request: AnyRequest, kind: str) -> SetupForm:
     """The kind's form; 404 for an unknown kind, 403 (saying why) for one switched off."""
     try:
-        form = registry.setup_form(kind)
+        integration, form = registry.get(kind), registry.setup_form(kind)
     except registry.UnknownKind:
         raise NotFoundException("no such integration") from None
-    if not form.enabled(AppState.of(request).settings):
-        raise Forbidden(detail=form.disabled_reason or "This integration is not enabled.")
+    if not integration.enabled(AppState.of(request).settings):
+        raise Forbidden(detail=integration.disabled_reason or "This integration is not enabled.")
     return form
 
 
