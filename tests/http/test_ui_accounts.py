@@ -10,10 +10,11 @@ import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.config import Settings
 from app.db import models as m
@@ -24,7 +25,7 @@ from app.web.ui.sessions import SESSION_COOKIE
 from tests.conftest import FakeClock
 from tests.factories import Factory
 from tests.smtp import Inbox, smtp_server
-from tests.ui import PASSWORD, post_form, sign_in
+from tests.ui import PASSWORD, csrf_token, post_form, sign_in
 
 TOO_MANY = "Too many sign-in attempts. Please try again later."
 LINK_SENT = "If an account exists for that address, we sent a link to it."
@@ -476,6 +477,36 @@ async def test_an_emailed_link_signs_in_once(
         response = await post_form(other, path)
         assert response.status_code == 400
         assert await signed_in_email(other) is None
+
+
+async def test_an_emailed_link_stamps_last_login_once(
+    client: httpx.AsyncClient, factory: Factory, inbox: Inbox, clock: FakeClock
+) -> None:
+    """Spending the link stamps last_login in the transaction that locks the user (what makes
+    it single use); starting the session does not write it a second time."""
+    user = await factory.user("alice@example.org")
+    await request_link(client, "alice@example.org")
+    path = inbox.link("/accounts/login/link/")
+    await csrf_token(client)
+    clock.advance(minutes=5)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(factory.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        response = await post_form(client, path)
+    finally:
+        event.remove(factory.db.engine.sync_engine, "before_cursor_execute", record)
+    assert response.status_code == 303
+    user_writes = [s for s in statements if s.lstrip().upper().startswith("UPDATE USERS")]
+    assert len(user_writes) == 1, user_writes
+    async with factory.db.sessionmaker() as session:
+        assert (
+            await session.scalar(select(m.User.last_login).where(m.User.id == user.id)) == clock()
+        )
+    assert await signed_in_email(client) == "alice@example.org"
 
 
 async def test_an_emailed_link_expires_after_an_hour(

@@ -295,7 +295,7 @@ async def login_link_use(request: Request[Any, Any, Any], token: str) -> Templat
             )
     except accounts.LinkError as error:
         return await _link_error(request, error, "login-link")
-    await sign_in(request, user, state.clock())
+    await sign_in(request, user, state.clock(), login_stamped=True)  # use_login_token did
     return Redirect(path=_projects_url(request), status_code=303)
 
 

@@ -69,11 +69,19 @@ def _auth_stamp(user: m.User) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:20]
 
 
-async def sign_in(request: Request[Any, Any, Any], user: m.User, now: datetime) -> None:
-    """Start a session for ``user`` under a fresh session id; stamps ``last_login``."""
-    state = AppState.of(request)
-    async with write_transaction(state.db) as conn:
-        await conn.execute(update(m.User).where(m.User.id == user.id).values(last_login=now))
+async def sign_in(
+    request: Request[Any, Any, Any], user: m.User, now: datetime, *, login_stamped: bool = False
+) -> None:
+    """Start a session for ``user`` under a fresh session id.
+
+    Stamps ``last_login`` (which spends the user's older sign-in links), unless the caller
+    already did in its own transaction (``login_stamped``: a sign-in link stamps it where it
+    locks the user to spend the link).
+    """
+    if not login_stamped:
+        state = AppState.of(request)
+        async with write_transaction(state.db) as conn:
+            await conn.execute(update(m.User).where(m.User.id == user.id).values(last_login=now))
     flashes = request.session.get(_FLASH, [])
     request.set_session({"uid": user.id, "auth": _auth_stamp(user), _FLASH: flashes})
     rotate_session(request)
