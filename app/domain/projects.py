@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +92,69 @@ async def _count_statuses(
         values = row._asdict()
         project_id = values.pop("project_id")
         summaries[project_id].counts[displayed_status(Timing(**values), now)] += 1
+
+
+# --- who may see it ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectRole:
+    """A project and a user's role in it (the owner's included)."""
+
+    project: m.Project
+    role: Role
+
+
+def _role_query(user_id: int, *also: Any) -> Select[Any]:
+    # Every page of a project needs the project and the viewer's role: one row, one query,
+    # whatever the page is addressed by (the project's, a check's or a channel's code).
+    member = (m.Member.project_id == m.Project.id) & (m.Member.user_id == user_id)
+    return select(m.Project, m.Member.role, *also).outerjoin(m.Member, member)
+
+
+def _project_role(row: Any, user_id: int, missing: str) -> ProjectRole:
+    # ``row``: (project, member role, ...) or None when nothing has the code.
+    if row is None:
+        raise NotFound(missing)
+    project, member_role = row[0], row[1]
+    if project.owner_id == user_id:
+        return ProjectRole(project, Role.OWNER)
+    if member_role is None:
+        raise NotFound(missing)  # a stranger: the project's existence is not disclosed
+    return ProjectRole(project, Role(member_role))
+
+
+async def project_role(session: AsyncSession, user_id: int, code: uuid.UUID) -> ProjectRole:
+    """The project and the user's role in it; NotFound unless the user owns or belongs to it."""
+    query = _role_query(user_id).where(m.Project.code == code)
+    return _project_role((await session.execute(query)).first(), user_id, "no such project")
+
+
+async def project_role_by_check(
+    session: AsyncSession, user_id: int, check_code: uuid.UUID
+) -> ProjectRole:
+    """``project_role`` of the check's project, found from the check's code in the same query;
+    NotFound for an unknown check too."""
+    query = (
+        _role_query(user_id)
+        .join(m.Check, m.Check.project_id == m.Project.id)
+        .where(m.Check.code == check_code)
+    )
+    return _project_role((await session.execute(query)).first(), user_id, "no such check")
+
+
+async def project_role_by_channel(
+    session: AsyncSession, user_id: int, channel_code: uuid.UUID
+) -> tuple[ProjectRole, m.Channel]:
+    """``project_role`` of the channel's project, and the channel, in one query; NotFound for
+    an unknown channel too."""
+    query = (
+        _role_query(user_id, m.Channel)
+        .join(m.Channel, m.Channel.project_id == m.Project.id)
+        .where(m.Channel.code == channel_code)
+    )
+    row: Any = (await session.execute(query)).first()
+    return _project_role(row, user_id, "no such channel"), row[2]
 
 
 # --- name and keys -------------------------------------------------------------------------------

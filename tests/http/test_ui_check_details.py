@@ -15,7 +15,7 @@ from app import live
 from app.db import models as m
 from tests.conftest import FakeClock
 from tests.factories import Factory
-from tests.ui import PASSWORD, post_form, sign_in
+from tests.ui import PASSWORD, post_form, recorded_statements, sign_in
 
 OWNER = "owner@example.org"
 
@@ -138,6 +138,20 @@ async def test_a_stranger_gets_404(
     assert (await client.get(setup.url)).status_code == 404
     response = await post_form(client, f"{setup.url}/pause")
     assert response.status_code == 404
+
+
+async def test_the_project_and_role_come_with_one_query_from_the_checks_code(
+    client: httpx.AsyncClient, setup: Setup, factory: Factory
+) -> None:
+    await _member(factory, setup.project, "ro@example.org", "readonly")
+    await sign_in(client, "ro@example.org")
+    with recorded_statements(factory.db) as statements:
+        assert (await client.get(setup.url)).status_code == 200
+        assert (await post_form(client, f"{setup.url}/pause")).status_code == 403
+    # The page's own queries name the check by id; only the access query reads projects.
+    lookups = [s for s in statements if "projects" in s]
+    assert len(lookups) == 2, lookups  # one per request
+    assert all("checks.code" in s and "members" in s for s in lookups), lookups
 
 
 async def test_read_only_members_see_everything_but_no_write_controls(

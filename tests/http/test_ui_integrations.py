@@ -19,7 +19,7 @@ from app.db.engine import Database
 from app.integrations import registry
 from app.main import create_app
 from tests.factories import Factory
-from tests.ui import PASSWORD, post_form, sign_in
+from tests.ui import PASSWORD, post_form, recorded_statements, sign_in
 
 OWNER = "owner@example.org"
 HOOK = "https://hooks.example.org/services/T0/B0/xyz"
@@ -575,6 +575,12 @@ async def test_anonymous_visitors_are_sent_to_sign_in(client, factory):
         ].startswith("/accounts/login/?next="), r.headers["location"]
 
 
+async def test_anonymous_visitors_sign_in_before_learning_whether_a_channel_exists(client):
+    r = await client.get(f"/integrations/{uuid.uuid4()}/")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/accounts/login?next=")
+
+
 async def test_non_members_get_404_everywhere(client, factory, db):
     project, _ = await factory.project()
     channel = await factory.channel(project, kind="slack", value={"url": HOOK})
@@ -628,6 +634,19 @@ async def test_read_only_members_see_but_cannot_change(client, factory, db):
     (saved,) = await project_channels(db, project)
     assert saved.value == {"url": HOOK}
     assert await channel_check_ids(db, saved) == set()
+
+
+async def test_a_channel_page_finds_the_channel_project_and_role_in_one_query(client, factory, db):
+    project, _ = await factory.project()
+    channel = await factory.channel(project, kind="slack", value={"url": HOOK})
+    await member_of(client, factory, db, project, "regular")
+    with recorded_statements(db) as statements:
+        response = await client.get(f"/integrations/{channel.code}/remove")
+    assert response.status_code == 200
+    # The session, the viewer, then one query for the channel, its project and the role.
+    [session, viewer, access] = statements
+    assert "web_sessions" in session and "users" in viewer
+    assert all(table in access for table in ("channels.code", "projects", "members")), access
 
 
 async def test_regular_members_can_add_and_remove(client, factory, db):

@@ -22,6 +22,8 @@ from sqlalchemy import select, update
 
 from app.db import models as m
 from app.db.engine import write_transaction
+from app.domain import projects
+from app.domain.errors import NotFound
 from app.domain.permissions import Right, Role, has_right
 from app.web.state import AppState
 from app.web.ui.sessions import rotate_session
@@ -132,28 +134,46 @@ async def project_access(
 ) -> ProjectAccess:
     """The project and the viewer's role in it; 404 for strangers, 403 without ``right``."""
     viewer = await require_viewer(request)
-    state = AppState.of(request)
-    async with state.db.sessionmaker() as session:
-        row = (
-            await session.execute(
-                select(m.Project, m.Member.role)
-                .outerjoin(
-                    m.Member,
-                    (m.Member.project_id == m.Project.id) & (m.Member.user_id == viewer.id),
-                )
-                .where(m.Project.code == code)
+    async with AppState.of(request).db.sessionmaker() as session:
+        try:
+            found = await projects.project_role(session, viewer.id, code)
+        except NotFound:
+            raise NotFoundException("no such project") from None
+    return _allowed(found, viewer, right)
+
+
+async def project_access_by_check(
+    request: Request[Any, Any, Any], check_code: uuid.UUID, right: Right = Right.VIEW
+) -> ProjectAccess:
+    """``project_access`` to the check's project, in one query from the check's code: sign-in
+    first, then 404 for an unknown check or a stranger, then 403 without ``right``."""
+    viewer = await require_viewer(request)
+    async with AppState.of(request).db.sessionmaker() as session:
+        try:
+            found = await projects.project_role_by_check(session, viewer.id, check_code)
+        except NotFound:
+            raise NotFoundException("no such check") from None
+    return _allowed(found, viewer, right)
+
+
+async def project_access_by_channel(
+    request: Request[Any, Any, Any], channel_code: uuid.UUID, right: Right = Right.VIEW
+) -> tuple[ProjectAccess, m.Channel]:
+    """``project_access`` to the channel's project, and the channel, in one query from the
+    channel's code (404 for an unknown channel or a stranger, 403 without ``right``)."""
+    viewer = await require_viewer(request)
+    async with AppState.of(request).db.sessionmaker() as session:
+        try:
+            found, channel = await projects.project_role_by_channel(
+                session, viewer.id, channel_code
             )
-        ).first()
-    if row is None:
-        raise NotFoundException("no such project")
-    project, member_role = row
-    if project.owner_id == viewer.id:
-        role = Role.OWNER
-    elif member_role is not None:
-        role = Role(member_role)
-    else:
-        raise NotFoundException("no such project")
-    access = ProjectAccess(project=project, role=role, viewer=viewer)
+        except NotFound:
+            raise NotFoundException("no such integration") from None
+    return _allowed(found, viewer, right), channel
+
+
+def _allowed(found: projects.ProjectRole, viewer: Viewer, right: Right) -> ProjectAccess:
+    access = ProjectAccess(project=found.project, role=found.role, viewer=viewer)
     if not access.can(right):
         raise Forbidden(detail=FORBIDDEN[right])
     return access

@@ -30,7 +30,7 @@ from app.domain.errors import BadRequest, Conflict, NotFound, ValidationError
 from app.domain.permissions import Right
 from app.web.state import AppState
 from app.web.ui import schedule as schedule_editor
-from app.web.ui.base import ProjectAccess, flash, project_access, redirect, render, require_viewer
+from app.web.ui.base import ProjectAccess, flash, project_access_by_check, redirect, render
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 AnyRequest = Request[Any, Any, Any]
@@ -40,21 +40,6 @@ EDIT_FIELDS = ("name", "slug", "tags", "desc")
 
 
 # --- loading -------------------------------------------------------------------------------------
-
-
-async def _access(request: AnyRequest, code: uuid.UUID, right: Right) -> ProjectAccess:
-    """The viewer's access to the check's project: sign-in first, then 404 for an unknown
-    check or a stranger, then 403 without ``right``."""
-    await require_viewer(request)
-    async with AppState.of(request).db.sessionmaker() as session:
-        project_code = await session.scalar(
-            select(m.Project.code)
-            .join(m.Check, m.Check.project_id == m.Project.id)
-            .where(m.Check.code == code)
-        )
-    if project_code is None:
-        raise NotFoundException("no such check")
-    return await project_access(request, project_code, right)
 
 
 async def _load_check(
@@ -156,7 +141,7 @@ async def details(
     before: FromQuery[int | None] = None,
     after: FromQuery[int | None] = None,
 ) -> Template:
-    access = await _access(request, code, Right.VIEW)
+    access = await project_access_by_check(request, code, Right.VIEW)
     return await _render_page(request, code, access, before=before, after=after)
 
 
@@ -171,7 +156,7 @@ async def legacy_details(request: AnyRequest, code: FromPath[uuid.UUID]) -> Redi
 
 @post("/checks/{code:uuid}/", name="check-update", status_code=303)
 async def update(request: AnyRequest, code: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
-    access = await _access(request, code, Right.WRITE)
+    access = await project_access_by_check(request, code, Right.WRITE)
     state = AppState.of(request)
     values = {name: data.get(name, "").strip() for name in EDIT_FIELDS}
     values["tags"] = " ".join(checks.tags_list(values["tags"]))
@@ -225,7 +210,7 @@ async def _slug_taken(session: AsyncSession, check: m.Check) -> bool:
 async def update_schedule(
     request: AnyRequest, code: FromPath[uuid.UUID], data: Form
 ) -> Template | Redirect:
-    access = await _access(request, code, Right.WRITE)
+    access = await project_access_by_check(request, code, Right.WRITE)
     state = AppState.of(request)
     async with state.db.sessionmaker() as session:
         current = schedule_editor.ScheduleForm.from_check(await _load_check(session, code))
@@ -252,7 +237,7 @@ async def update_schedule(
 @get("/checks/{code:uuid}/schedule-preview", name="check-schedule-preview")
 async def schedule_preview(request: AnyRequest, code: FromPath[uuid.UUID]) -> Template:
     """The next expected times for the schedule being typed (an htmx fragment)."""
-    access = await _access(request, code, Right.VIEW)
+    access = await project_access_by_check(request, code, Right.VIEW)
     async with AppState.of(request).db.sessionmaker() as session:
         current = schedule_editor.ScheduleForm.from_check(await _load_check(session, code))
     form = schedule_editor.ScheduleForm.from_data(dict(request.query_params), current)
@@ -276,7 +261,7 @@ async def ping_log(
     after: FromQuery[int | None] = None,
 ) -> Template | Redirect:
     """One page of the ping log: the fragment for htmx, the whole page otherwise."""
-    access = await _access(request, code, Right.VIEW)
+    access = await project_access_by_check(request, code, Right.VIEW)
     if not _is_htmx(request):
         target = request.app.route_reverse("check-details", code=code)
         query = f"?{request.url.query}" if request.url.query else ""
@@ -293,7 +278,7 @@ async def ping_log(
 
 @get("/checks/{code:uuid}/pings/{n:int}/body", name="check-ping-body")
 async def ping_body(request: AnyRequest, code: FromPath[uuid.UUID], n: FromPath[int]) -> Template:
-    access = await _access(request, code, Right.VIEW)
+    access = await project_access_by_check(request, code, Right.VIEW)
     async with AppState.of(request).db.sessionmaker() as session:
         check = await _load_check(session, code)
         try:
@@ -311,7 +296,7 @@ async def ping_body(request: AnyRequest, code: FromPath[uuid.UUID], n: FromPath[
 
 @post("/checks/{code:uuid}/pause", name="check-pause", status_code=303)
 async def pause(request: AnyRequest, code: FromPath[uuid.UUID]) -> Redirect:
-    await _access(request, code, Right.WRITE)
+    await project_access_by_check(request, code, Right.WRITE)
     state = AppState.of(request)
     async with write_session(state.db) as session:
         check = await _load_check(session, code, for_update=True)
@@ -323,7 +308,7 @@ async def pause(request: AnyRequest, code: FromPath[uuid.UUID]) -> Redirect:
 
 @post("/checks/{code:uuid}/resume", name="check-resume", status_code=303)
 async def resume(request: AnyRequest, code: FromPath[uuid.UUID]) -> Template | Redirect:
-    access = await _access(request, code, Right.WRITE)
+    access = await project_access_by_check(request, code, Right.WRITE)
     state = AppState.of(request)
     try:
         async with write_session(state.db) as session:
@@ -339,7 +324,7 @@ async def resume(request: AnyRequest, code: FromPath[uuid.UUID]) -> Template | R
 
 @get("/checks/{code:uuid}/delete", name="check-delete")
 async def delete_confirm(request: AnyRequest, code: FromPath[uuid.UUID]) -> Template:
-    access = await _access(request, code, Right.WRITE)
+    access = await project_access_by_check(request, code, Right.WRITE)
     async with AppState.of(request).db.sessionmaker() as session:
         check = await _load_check(session, code)
     return await render(
@@ -351,7 +336,7 @@ async def delete_confirm(request: AnyRequest, code: FromPath[uuid.UUID]) -> Temp
 
 @post("/checks/{code:uuid}/delete", name="check-delete-submit", status_code=303)
 async def delete(request: AnyRequest, code: FromPath[uuid.UUID]) -> Redirect:
-    access = await _access(request, code, Right.WRITE)
+    access = await project_access_by_check(request, code, Right.WRITE)
     async with write_session(AppState.of(request).db) as session:
         check = await _load_check(session, code, for_update=True)
         check_id, name = check.id, check.name or str(check.code)
@@ -366,7 +351,7 @@ async def delete(request: AnyRequest, code: FromPath[uuid.UUID]) -> Redirect:
 
 @post("/checks/{code:uuid}/channels", name="check-channels", status_code=303)
 async def set_channels(request: AnyRequest, code: FromPath[uuid.UUID]) -> Template | Redirect:
-    access = await _access(request, code, Right.WRITE)
+    access = await project_access_by_check(request, code, Right.WRITE)
     state = AppState.of(request)
     chosen = (await request.form()).getall("channel", [])
     try:

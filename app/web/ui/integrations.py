@@ -16,14 +16,13 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from app import live
 from app.db import models as m
 from app.db.engine import write_session
 from app.domain import channels
 from app.domain.checks import list_checks
-from app.domain.errors import NotFound, ValidationError
+from app.domain.errors import ValidationError
 from app.domain.permissions import Right
 from app.integrations import registry
 from app.integrations.setup import FormError, SetupForm
@@ -33,6 +32,7 @@ from app.web.ui.base import (
     ProjectAccess,
     flash,
     project_access,
+    project_access_by_channel,
     redirect,
     render,
     safe_next,
@@ -79,24 +79,6 @@ def _enabled_setup_form(request: AnyRequest, kind: str) -> SetupForm:
     if not integration.enabled(AppState.of(request).settings):
         raise Forbidden(detail=integration.disabled_reason or "This integration is not enabled.")
     return form
-
-
-async def _channel_access(
-    request: AnyRequest, code: uuid.UUID, right: Right
-) -> tuple[ProjectAccess, m.Channel]:
-    """The channel and the viewer's access to its project (404 unless they are a member)."""
-    state = AppState.of(request)
-    async with state.db.sessionmaker() as session:
-        try:
-            channel = await channels.get_channel(session, code)
-        except NotFound:
-            raise NotFoundException("no such integration") from None
-        project_code = await session.scalar(
-            select(m.Project.code).where(m.Project.id == channel.project_id)
-        )
-    assert project_code is not None  # channels cascade with their project
-    access = await project_access(request, project_code, right)
-    return access, channel
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -264,14 +246,14 @@ async def _edit_page(
 
 @get("/integrations/{code:uuid}/", name="integration-edit")
 async def integration_edit_form(request: AnyRequest, code: uuid.UUID) -> Template:
-    access, channel = await _channel_access(request, code, Right.VIEW)
+    access, channel = await project_access_by_channel(request, code, Right.VIEW)
     page = await _edit_page(request, access, channel)
     return await render(request, SETUP_PAGE, page.context())
 
 
 @post("/integrations/{code:uuid}/", name="integration-save", status_code=303)
 async def integration_save(request: AnyRequest, code: uuid.UUID, data: Form) -> Template | Redirect:
-    access, channel = await _channel_access(request, code, Right.WRITE)
+    access, channel = await project_access_by_channel(request, code, Right.WRITE)
     page = await _edit_page(request, access, channel, name=data.get("name", "").strip())
     page.values = dict(data)
     config, page.errors = _config_or_errors(page.form, data)
@@ -308,7 +290,7 @@ def _chosen_check_ids(choice: str, submitted: list[str], all_ids: list[int]) -> 
 
 @post("/integrations/{code:uuid}/checks", name="integration-checks", status_code=303)
 async def integration_checks(request: AnyRequest, code: uuid.UUID) -> Template | Redirect:
-    access, channel = await _channel_access(request, code, Right.WRITE)
+    access, channel = await project_access_by_channel(request, code, Right.WRITE)
     submitted = await request.form()
     state = AppState.of(request)
     async with write_session(state.db) as session:
@@ -337,7 +319,7 @@ async def integration_checks(request: AnyRequest, code: uuid.UUID) -> Template |
 
 @post("/integrations/{code:uuid}/test", name="integration-test", status_code=303)
 async def integration_test(request: AnyRequest, code: uuid.UUID, data: Form) -> Redirect:
-    access, channel = await _channel_access(request, code, Right.WRITE)
+    access, channel = await project_access_by_channel(request, code, Right.WRITE)
     state = AppState.of(request)
     result = await channels.send_test(state.db, channel, state.settings, state.clock())
     if result.ok:
@@ -350,7 +332,7 @@ async def integration_test(request: AnyRequest, code: uuid.UUID, data: Form) -> 
 
 @get("/integrations/{code:uuid}/remove", name="integration-remove")
 async def integration_remove_form(request: AnyRequest, code: uuid.UUID) -> Template:
-    access, channel = await _channel_access(request, code, Right.WRITE)
+    access, channel = await project_access_by_channel(request, code, Right.WRITE)
     context = {
         "project": access.project,
         "project_tab": "integrations",
@@ -363,7 +345,7 @@ async def integration_remove_form(request: AnyRequest, code: uuid.UUID) -> Templ
 
 @post("/integrations/{code:uuid}/remove", name="integration-remove-submit", status_code=303)
 async def integration_remove(request: AnyRequest, code: uuid.UUID) -> Redirect:
-    access, channel = await _channel_access(request, code, Right.WRITE)
+    access, channel = await project_access_by_channel(request, code, Right.WRITE)
     state = AppState.of(request)
     async with write_session(state.db) as session:
         changed = await channels.channel_check_ids(session, channel)
