@@ -88,7 +88,8 @@ async def assign_all_checks(session: AsyncSession, channel: m.Channel) -> set[in
     """Let every check of the project use the channel, as Healthchecks' setup pages do for a
     new channel (the API leaves new channels unattached); returns the checks changed."""
     all_checks = select(m.Check.id).where(m.Check.project_id == channel.project_id)
-    return await set_channel_checks(session, channel, (await session.scalars(all_checks)).all())
+    chosen = await set_channel_checks(session, channel, (await session.scalars(all_checks)).all())
+    return chosen.changed
 
 
 async def update_channel(session: AsyncSession, channel: m.Channel, name: str, value: Any) -> None:
@@ -126,11 +127,19 @@ async def check_counts(session: AsyncSession, project_id: int) -> dict[int, int]
     return {channel_id: count for channel_id, count in rows.tuples().all()}
 
 
+@dataclass(frozen=True)
+class ChannelChecks:
+    """What ``set_channel_checks`` did: the checks that use the channel now, and those whose
+    channels changed (added or removed)."""
+
+    selected: set[int]
+    changed: set[int]
+
+
 async def set_channel_checks(
     session: AsyncSession, channel: m.Channel, check_ids: Iterable[int]
-) -> set[int]:
-    """Make exactly these checks use the channel; returns the ids of the checks whose
-    channels changed. Ids of other projects' checks are ignored."""
+) -> ChannelChecks:
+    """Make exactly these checks use the channel. Ids of other projects' checks are ignored."""
     wanted = set(
         (
             await session.scalars(
@@ -154,7 +163,7 @@ async def set_channel_checks(
             insert(m.check_channels),
             [{"check_id": check_id, "channel_id": channel.id} for check_id in sorted(added)],
         )
-    return removed | added
+    return ChannelChecks(selected=wanted, changed=removed | added)
 
 
 async def list_channels(session: AsyncSession, project_id: int) -> list[m.Channel]:

@@ -482,6 +482,29 @@ async def test_htmx_gets_the_checks_form_back(client, factory, db):
     assert await channel_check_ids(db, channel) == {check.id}
 
 
+async def test_the_checks_form_answers_from_what_it_just_saved(client, factory, db):
+    project, _ = await owner_project(client, factory)
+    first = await factory.check(project, name="first")
+    await factory.check(project, name="second")
+    channel = await factory.channel(project, kind="slack", value={"url": HOOK})
+    await factory.assign(first, channel)
+    with recorded_statements(db) as statements:
+        r = await post_form(
+            client,
+            f"/integrations/{channel.code}/checks",
+            {"select": "all"},
+            headers={"HX-Request": "true"},
+        )
+    assert r.status_code == 200
+    assert "2 of 2 checks use this integration." in r.text
+    assert len(re.findall(r'name="check" value="\d+" checked', r.text)) == 2
+    # set_channel_checks reads the current selection once; the page reads neither it nor
+    # the project's checks again to answer.
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len([s for s in reads if "FROM check_channels" in s]) == 1, reads
+    assert len([s for s in reads if s.startswith("SELECT checks.id, checks.code")]) == 1, reads
+
+
 async def test_it_rejects_a_check_that_is_not_a_number(client, factory):
     project, _ = await owner_project(client, factory)
     channel = await factory.channel(project, kind="slack", value={"url": HOOK})

@@ -187,11 +187,13 @@ async def test_set_channel_checks_touches_only_the_project_and_reports_changes(f
     channel = await factory.channel(project, kind="slack", value={"url": "https://x.example/"})
     await factory.assign(a, channel)
     async with write_session(db) as session:
-        changed = await channels.set_channel_checks(session, channel, [b.id, foreign.id])
-    assert changed == {a.id, b.id}
+        chosen = await channels.set_channel_checks(session, channel, [b.id, foreign.id])
+    assert chosen.changed == {a.id, b.id}
+    assert chosen.selected == {b.id}
     async with db.sessionmaker() as session:
         assert await channels.channel_check_ids(session, channel) == {b.id}
         assert await channels.check_counts(session, project.id) == {channel.id: 1}
     async with write_session(db) as session:
         assert await channels.assign_all_checks(session, channel) == {a.id}
-        assert await channels.set_channel_checks(session, channel, [a.id, b.id]) == set()
+        chosen = await channels.set_channel_checks(session, channel, [a.id, b.id])
+        assert (chosen.selected, chosen.changed) == ({a.id, b.id}, set())

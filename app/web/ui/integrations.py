@@ -214,7 +214,10 @@ async def _edit_page(
     name: str | None = None,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    choices: tuple[list[m.Check], set[int]] | None = None,
 ) -> SetupPage:
+    """The edit page; ``choices`` (the project's checks, the ids using the channel) when the
+    caller already has them."""
     try:
         form = registry.setup_form(channel.kind)
     except registry.UnknownKind:
@@ -227,10 +230,13 @@ async def _edit_page(
             # A config stored before a rule tightened: show the form empty, and why.
             values = form.initial()
             errors.setdefault("", f"The saved configuration is no longer valid: {error}")
-    state = AppState.of(request)
-    async with state.db.sessionmaker() as session:
-        checks = await list_checks(session, channel.project_id)
-        selected = await channels.channel_check_ids(session, channel)
+    if choices is None:
+        async with AppState.of(request).db.sessionmaker() as session:
+            choices = (
+                await list_checks(session, channel.project_id),
+                await channels.channel_check_ids(session, channel),
+            )
+    checks, selected = choices
     return SetupPage(
         access,
         channel.kind,
@@ -294,20 +300,21 @@ async def integration_checks(request: AnyRequest, code: uuid.UUID) -> Template |
     submitted = await request.form()
     state = AppState.of(request)
     async with write_session(state.db) as session:
-        all_ids = [check.id for check in await list_checks(session, channel.project_id)]
+        project_checks = await list_checks(session, channel.project_id)
         try:
             wanted = _chosen_check_ids(
-                str(submitted.get("select", "")), submitted.getall("check", []), all_ids
+                str(submitted.get("select", "")),
+                submitted.getall("check", []),
+                [check.id for check in project_checks],
             )
         except ValidationError as error:
             raise ClientException(detail=error.message) from None
-        changed = await channels.set_channel_checks(session, channel, wanted)
-        selected = await channels.channel_check_ids(session, channel)
-    live.hub.publish(changed)
-    message = f"{len(selected)} of {len(all_ids)} checks use this integration."
+        chosen = await channels.set_channel_checks(session, channel, wanted)
+    live.hub.publish(chosen.changed)
+    message = f"{len(chosen.selected)} of {len(project_checks)} checks use this integration."
     if request.headers.get("hx-request"):
         # htmx swaps the form alone; the message goes inside it (role=status).
-        page = await _edit_page(request, access, channel)
+        page = await _edit_page(request, access, channel, choices=(project_checks, chosen.selected))
         context = {**page.context(), "checks_message": message}
         return await render(request, CHECKS_FRAGMENT, context)
     flash(request, message)
