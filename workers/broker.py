@@ -40,7 +40,7 @@ def make_broker(redis_url: str | None) -> dramatiq.Broker:
     else:
         broker = StubBroker()
     broker.add_middleware(AsyncIO())
-    broker.add_middleware(ActorMetrics(redis_url=redis_url))
+    broker.add_middleware(ActorMetrics.for_broker(broker))
     broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
     broker.add_middleware(StopLoops())
     return broker

@@ -13,8 +13,9 @@ Redis keeps all have the same shape:
 Embedded mode (in-memory broker): the worker threads run in the web process, so the web
 reads the process's own totals (``LOCAL``). Production (Redis): workers are other processes;
 each one adds its deltas to one Redis hash every ``FLUSH_SECONDS`` (``HINCRBYFLOAT``, so any
-number of worker processes sum up), and the web reads the hash. A Redis outage delays the
-figures, never a message: the deltas wait in the worker until Redis answers again.
+number of worker processes sum up), and the web reads the hash. Both go through the broker's
+own Redis client (its connection pool): no second client or pool per process. A Redis outage
+delays the figures, never a message: the deltas wait in the worker until Redis answers again.
 """
 
 from __future__ import annotations
@@ -81,26 +82,43 @@ class ActorStats:
 LOCAL = ActorStats()  # this process's totals (what the web reads in embedded mode)
 
 
+def _redis_of(broker: dramatiq.Broker) -> tuple[Any, str] | None:
+    """The broker's Redis client and key namespace; None for the in-memory broker."""
+    client = getattr(broker, "client", None)
+    if client is None:
+        return None
+    return client, getattr(broker, "namespace", "cronbeat")
+
+
 class ActorMetrics(Middleware):
-    """Count and time every message; with ``redis_url``, send the deltas to Redis."""
+    """Count and time every message; with a Redis ``client``, send the deltas to Redis."""
 
     def __init__(
         self,
         stats: ActorStats | None = None,
         *,
-        redis_url: str | None = None,
+        client: Any = None,
         namespace: str = "cronbeat",
         flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
-        self.stats = stats if stats is not None else (ActorStats() if redis_url else LOCAL)
-        self.redis_url = redis_url
+        self.stats = stats if stats is not None else (ActorStats() if client is not None else LOCAL)
+        self.client = client  # a redis.Redis (thread-safe: each command takes a pooled connection)
         self.key = f"{namespace}:{REDIS_KEY}"
         self.flush_seconds = flush_seconds
         self._started: dict[str, float] = {}
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
-        self._client: Any = None
         self._failing = False
+
+    @classmethod
+    def for_broker(cls, broker: dramatiq.Broker, stats: ActorStats | None = None) -> ActorMetrics:
+        """The middleware for ``broker``: on a RedisBroker it sends the deltas through the
+        broker's own client (and so its connection pool), under the broker's namespace."""
+        redis = _redis_of(broker)
+        if redis is None:
+            return cls(stats)
+        client, namespace = redis
+        return cls(stats, client=client, namespace=namespace)
 
     # --- observing --------------------------------------------------------------------------
 
@@ -128,7 +146,7 @@ class ActorMetrics(Middleware):
     # --- sending the deltas to Redis ----------------------------------------------------------
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if self.redis_url and self._flusher is None:
+        if self.client is not None and self._flusher is None:
             self._stop.clear()
             self._flusher = threading.Thread(
                 target=self._flush_loop, name="actor-metrics", daemon=True
@@ -149,17 +167,11 @@ class ActorMetrics(Middleware):
     def flush(self) -> bool:
         """Add the deltas to the Redis hash; on failure keep them for the next try."""
         deltas = self.stats.take()
-        if not deltas or not self.redis_url:
+        if not deltas or self.client is None:
             self.stats.add(deltas)
             return True
         try:
-            if self._client is None:
-                import redis
-
-                self._client = redis.Redis.from_url(
-                    self.redis_url, socket_timeout=2, socket_connect_timeout=2
-                )
-            pipe = self._client.pipeline(transaction=False)
+            pipe = self.client.pipeline(transaction=False)
             for key, value in deltas.items():
                 pipe.hincrbyfloat(self.key, key, value)
             pipe.execute()
@@ -224,10 +236,10 @@ def figures(fields: Mapping[str, float]) -> list[ActorFigures]:
 
 def read_fields(broker: dramatiq.Broker) -> dict[str, float]:
     """The totals every worker has reported: Redis's hash, or this process's own."""
-    client = getattr(broker, "client", None)
-    if client is None:  # the in-memory broker: the workers are threads of this process
+    redis = _redis_of(broker)
+    if redis is None:  # the in-memory broker: the workers are threads of this process
         return LOCAL.snapshot()
-    namespace = getattr(broker, "namespace", "cronbeat")
+    client, namespace = redis
     raw = client.hgetall(f"{namespace}:{REDIS_KEY}")
     return {_text(key): float(value) for key, value in raw.items()}
 

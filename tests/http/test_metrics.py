@@ -573,14 +573,37 @@ async def test_operator_metrics_leave_out_actor_figures_they_cannot_read(
 
 
 def test_actor_deltas_wait_in_the_worker_while_redis_is_away() -> None:
+    from dramatiq.brokers.redis import RedisBroker
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
     stats = worker_metrics.ActorStats()
-    middleware = worker_metrics.ActorMetrics(stats, redis_url=f"redis://127.0.0.1:{closed_port}/0")
+    away = RedisBroker(url=f"redis://127.0.0.1:{closed_port}/0", namespace="cronbeat")
+    middleware = worker_metrics.ActorMetrics.for_broker(away, stats)
     stats.observe("deliver_notifications", "ok", 0.2, waited=1.0)
     assert middleware.flush() is False
     assert stats.snapshot()["n|deliver_notifications|ok"] == 1.0  # kept for the next try
+
+
+def test_the_metrics_middleware_sends_through_the_brokers_redis_client() -> None:
+    """No second Redis client (nor connection pool) per worker process: the middleware the
+    broker is built with sends through the broker's own client, under its namespace."""
+    from workers.broker import make_broker
+
+    # Redis connects lazily: building the broker needs no server.
+    redis_broker = make_broker("redis://127.0.0.1:1/0")
+    [middleware] = [
+        m for m in redis_broker.middleware if isinstance(m, worker_metrics.ActorMetrics)
+    ]
+    assert middleware.client is redis_broker.client
+    assert middleware.key == "cronbeat:metrics:actors"
+    assert middleware.stats is not worker_metrics.LOCAL  # deltas, sent elsewhere
+
+    stub = make_broker(None)
+    [local] = [m for m in stub.middleware if isinstance(m, worker_metrics.ActorMetrics)]
+    assert local.client is None
+    assert local.stats is worker_metrics.LOCAL  # the web reads this process's totals
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs TEST_REDIS_URL")
@@ -594,7 +617,8 @@ def test_actor_figures_of_every_worker_process_add_up_in_redis() -> None:
         for seconds in (0.01, 0.3):  # two worker processes, one message each
             stats = worker_metrics.ActorStats()
             stats.observe("deliver_notifications", "ok", seconds, waited=0.5)
-            middleware = worker_metrics.ActorMetrics(stats, redis_url=url, namespace=namespace)
+            middleware = worker_metrics.ActorMetrics.for_broker(redis_broker, stats)
+            assert middleware.client is redis_broker.client
             assert middleware.flush() is True
             assert stats.snapshot() == {}  # sent: nothing counted twice
         (delivery,) = worker_metrics.figures(worker_metrics.read_fields(redis_broker))
