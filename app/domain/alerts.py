@@ -219,16 +219,21 @@ async def _guarded_update(
     return [row[0] for row in result]
 
 
+def notifies(old_status: str, new_status: str) -> bool:
+    """new→up and paused→up are quiet: nobody needs to hear that a check started working."""
+    return not (new_status == "up" and old_status in ("new", "paused"))
+
+
 async def write_flips(
     conn: AsyncConnection,
     flips: Sequence[tuple[int, datetime, str, str, str]],
     now: datetime,
 ) -> list[int]:
-    """Insert flips (check_id, created, old, new, reason) and, in the same transaction, one
-    notification per selected channel of each; a flip nobody hears about is processed."""
-    check_ids = [flip[0] for flip in flips]
-    new_status = {flip[0]: flip[3] for flip in flips}
-    selected: dict[int, list[int]] = {}
+    """Insert flips (check_id, created, old, new, reason), in order, and in the same
+    transaction one notification per selected channel of each; a flip nobody hears about
+    (quiet, or no channel for its direction) is processed at once. A check may flip more
+    than once in one call (a batch of pings)."""
+    channels: dict[int, list[tuple[int, bool, bool]]] = {}
     for check_id, channel_id, up, down in (
         await conn.execute(
             select(
@@ -238,43 +243,59 @@ async def write_flips(
                 m.Channel.notify_down,
             )
             .join(m.Channel, m.Channel.id == m.check_channels.c.channel_id)
-            .where(m.check_channels.c.check_id.in_(check_ids), m.Channel.disabled.is_(False))
+            .where(
+                m.check_channels.c.check_id.in_({flip[0] for flip in flips}),
+                m.Channel.disabled.is_(False),
+            )
         )
     ).all():
-        if up if new_status[check_id] == "up" else down:
-            selected.setdefault(check_id, []).append(channel_id)
+        channels.setdefault(check_id, []).append((channel_id, up, down))
+    selected = [
+        [
+            channel_id
+            for channel_id, up, down in channels.get(check_id, [])
+            if notifies(old, new) and (up if new == "up" else down)
+        ]
+        for check_id, _, old, new, _ in flips
+    ]
     inserted = (
-        await conn.execute(
-            insert(m.Flip).returning(m.Flip.id, m.Flip.check_id, sort_by_parameter_order=True),
-            [
-                {
-                    "check_id": check_id,
-                    "created": created,
-                    "old_status": old,
-                    "new_status": new,
-                    "reason": reason,
-                    "processed": None if check_id in selected else now,
-                }
-                for check_id, created, old, new, reason in flips
-            ],
+        (
+            await conn.execute(
+                insert(m.Flip).returning(m.Flip.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "check_id": check_id,
+                        "created": created,
+                        "old_status": old,
+                        "new_status": new,
+                        "reason": reason,
+                        "processed": None if chosen else now,
+                    }
+                    for (check_id, created, old, new, reason), chosen in zip(
+                        flips, selected, strict=True
+                    )
+                ],
+            )
         )
-    ).all()
+        .scalars()
+        .all()
+    )
     outbox = [
         {
             "code": uuid.uuid4(),
             "flip_id": flip_id,
             "channel_id": channel_id,
-            "check_id": check_id,
-            "check_status": new_status[check_id],
+            "check_id": flip[0],
+            "check_status": flip[3],
             "created": now,
             "next_attempt_at": now,
         }
-        for flip_id, check_id in inserted
-        for channel_id in selected.get(check_id, [])
+        for flip_id, flip, chosen in zip(inserted, flips, selected, strict=True)
+        for channel_id in chosen
     ]
     if outbox:
         await conn.execute(insert(m.Notification), outbox)
-    return [flip_id for flip_id, _ in inserted]
+    return list(inserted)
 
 
 # --- nags: repeat the down notification while a check stays down ---------------------------------

@@ -134,17 +134,14 @@ async def test_a_check_created_by_a_concurrent_first_ping_still_gets_this_ping(
 
     project, _ = await factory.project()
     check = await factory.check(project, slug="fresh")
-    real = pings._record_sqlite_slug if db.sqlite else pings._PG_BY_SLUG_RAW.fetchrow
+    real = pings._write_batch
     calls = []
 
-    async def missed_once(*args, **kwargs):
+    async def missed_once(db, batch):
         calls.append(1)
-        return None if len(calls) == 1 else await real(*args, **kwargs)
+        return [None] * len(batch) if len(calls) == 1 else await real(db, batch)
 
-    if db.sqlite:
-        monkeypatch.setattr(pings, "_record_sqlite_slug", missed_once)
-    else:
-        monkeypatch.setattr(pings._PG_BY_SLUG_RAW, "fetchrow", missed_once)
+    monkeypatch.setattr(pings, "_write_batch", missed_once)
     result = await pings.record_slug_ping(
         db, project.ping_key, "fresh", pings.PingRequest(), clock(), create=True
     )
