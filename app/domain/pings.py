@@ -192,10 +192,10 @@ Target = uuid.UUID | tuple[str, str]
 """A check as a ping URL names it: its code, or (ping key, slug)."""
 
 # Pings that arrive while a batch is being written wait for the next one, up to this many in a
-# batch. PostgreSQL runs a few batches at once (row locks order pings to one check); SQLite
-# has one writer anyway.
+# batch. One batch at a time per process measured best on PostgreSQL too (bench/README.md):
+# bigger batches cost less per ping, and batches on one check would only wait on its row lock.
 _MAX_BATCH = 500
-_PG_BATCHES_IN_FLIGHT = 3
+_BATCHES_IN_FLIGHT = 1
 
 _CHECK_COLUMNS = (
     m.Check.id,
@@ -409,15 +409,15 @@ async def _write_batch(db: Database, batch: list[_Pending]) -> list[PingResult |
 
 
 class _Batcher:
-    """Group commit: a ping joins the next batch; batches are written one after another
-    (a few at once on PostgreSQL), so a burst of N concurrent pings costs a few transactions
-    instead of N, and a lone ping is written at once."""
+    """Group commit: a ping joins the next batch; batches are written one after another, so
+    a burst of N concurrent pings costs a few transactions instead of N, and a lone ping is
+    written at once."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.pending: list[_Pending] = []
         self.in_flight = 0
-        self.max_in_flight = 1 if db.sqlite else _PG_BATCHES_IN_FLIGHT
+        self.max_in_flight = _BATCHES_IN_FLIGHT
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def record(self, target: Target, ping: PingRequest, now: datetime) -> PingResult | None:
