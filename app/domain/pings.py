@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import String, Uuid, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import models as m
@@ -334,17 +335,25 @@ async def apply_ping_in_transaction(
     return result
 
 
-def _lookup_query(*, codes: bool, slugs: bool, lock: bool) -> Any:
+def _one_of(column: Any, name: str, item_type: Any, *, array: bool) -> Any:
+    """``column IN (…)`` on SQLite; ``column = ANY($n)`` on PostgreSQL, whose one array
+    parameter keeps the SQL text the same for every batch size (one prepared statement)."""
+    if array:
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(item_type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _lookup_query(*, codes: bool, slugs: bool, sqlite: bool) -> Any:
     """The checks a batch names, by codes and/or (ping key, slug), in id order: batches lock
     rows in one order, so two never deadlock. A slug query may return a few extra rows (a slug
     of another key in the batch); they are left alone."""
     conditions: list[Any] = []
     if codes:
-        conditions.append(m.Check.code.in_(bindparam("codes", expanding=True)))
+        conditions.append(_one_of(m.Check.code, "codes", Uuid(), array=not sqlite))
     if slugs:
         conditions.append(
-            m.Project.ping_key.in_(bindparam("keys", expanding=True))
-            & m.Check.slug.in_(bindparam("slugs", expanding=True))
+            _one_of(m.Project.ping_key, "keys", String(), array=not sqlite)
+            & _one_of(m.Check.slug, "slugs", String(), array=not sqlite)
         )
     query = (
         select(
@@ -354,26 +363,27 @@ def _lookup_query(*, codes: bool, slugs: bool, lock: bool) -> Any:
         .where(or_(*conditions))
         .order_by(m.Check.id)
     )
-    return query.with_for_update(of=m.Check) if lock else query
+    # SQLite: the writer lock (BEGIN IMMEDIATE) already excludes every other writer.
+    return query if sqlite else query.with_for_update(of=m.Check)
 
 
 # Built once: constructing a statement costs more than running a cached one.
 _LOOKUPS = {
-    (codes, slugs, lock): _lookup_query(codes=codes, slugs=slugs, lock=lock)
+    (codes, slugs, sqlite): _lookup_query(codes=codes, slugs=slugs, sqlite=sqlite)
     for codes in (False, True)
     for slugs in (False, True)
-    for lock in (False, True)
+    for sqlite in (False, True)
     if codes or slugs
 }
 
 
-async def _read_targets(conn: AsyncConnection, targets: list[Target], *, lock: bool) -> Any:
+async def _read_targets(conn: AsyncConnection, targets: list[Target], *, sqlite: bool) -> Any:
     codes = [target for target in targets if isinstance(target, uuid.UUID)]
     slugs = [target for target in targets if isinstance(target, tuple)]
     params: dict[str, Any] = {"codes": codes}
     if slugs:
         params.update(keys=list({key for key, _ in slugs}), slugs=list({slug for _, slug in slugs}))
-    query = _LOOKUPS[bool(codes), bool(slugs), lock]
+    query = _LOOKUPS[bool(codes), bool(slugs), sqlite]
     return (await conn.execute(query, params)).all()
 
 
@@ -389,7 +399,7 @@ async def _write_batch(db: Database, batch: list[_Pending]) -> list[PingResult |
     """Record a batch of pings in one transaction; None for a target that names no check (or,
     by slug, more than one: nothing is recorded and the caller tells which)."""
     async with write_transaction(db) as conn:
-        rows = await _read_targets(conn, [p.target for p in batch], lock=not db.sqlite)
+        rows = await _read_targets(conn, [p.target for p in batch], sqlite=db.sqlite)
         by_code = {row.code: row for row in rows}
         by_slug: dict[tuple[str, str], list[Any]] = {}
         for row in rows:
