@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
     BigInteger,
+    DateTime,
     Integer,
     String,
     and_,
@@ -31,8 +31,8 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     update,
-    values,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -168,9 +168,9 @@ _GUARD_TYPES: dict[str, Any] = {
     "id": BigInteger(),
     "n": Integer(),
     "status": String(),
-    "went_down": DateTimeUTC(timezone=True),
-    "nag": DateTimeUTC(timezone=True),
-    "deadline": DateTimeUTC(timezone=True),
+    "went_down": DateTime(timezone=True),
+    "nag": DateTime(timezone=True),
+    "deadline": DateTime(timezone=True),
 }
 
 
@@ -201,17 +201,31 @@ async def _guarded_update(
             )
             updated += [row[0] for row in result]
         return updated
+    # PostgreSQL: one array per field, unnested into rows. The statement text is the same for
+    # every batch, so it is compiled and prepared once (a VALUES list of literals was compiled
+    # anew for each batch of up to a thousand rows).
     names = list(items[0])
-    table = values(*(column(name, _GUARD_TYPES[name]) for name in names), name="v").data(
-        [tuple(item[name] for name in names) for item in items]
+    rows = (
+        func.unnest(
+            *(
+                bindparam(
+                    f"v_{name}",
+                    [item[name] for item in items],
+                    type_=postgresql.ARRAY(_GUARD_TYPES[name]),
+                )
+                for name in names
+            )
+        )
+        .table_valued(*(column(name, _GUARD_TYPES[name]) for name in names))
+        .render_derived(name="v")
     )
     assignments = {
-        col: (table.c[val] if isinstance(val, str) else val) for col, val in changes.items()
+        col: (rows.c[val] if isinstance(val, str) else val) for col, val in changes.items()
     }
     result = await conn.execute(
         update(m.Check)
         .where(
-            m.Check.id == table.c.id, m.Check.n_pings == table.c.n, m.Check.status == table.c.status
+            m.Check.id == rows.c.id, m.Check.n_pings == rows.c.n, m.Check.status == rows.c.status
         )
         .values(**assignments)
         .returning(m.Check.id)
@@ -410,21 +424,19 @@ async def claim(db: Database, dispatch: Dispatch, now: datetime) -> bool:
 async def claim_many(db: Database, dispatches: Sequence[Dispatch], now: datetime) -> list[int]:
     """Claim each notification whose attempt count is still the dispatched one (so duplicate
     and stale queue messages claim nothing); returns the ids claimed."""
-    claimed: list[int] = []
+    if not dispatches:
+        return []
+    dispatched = [(d.notification_id, d.attempts) for d in dispatches]
     async with write_transaction(db) as conn:
-        for dispatch in dispatches:  # one short statement each, in one transaction
-            result = await conn.execute(
-                update(m.Notification)
-                .where(
-                    m.Notification.id == dispatch.notification_id,
-                    _PENDING,
-                    m.Notification.attempts == dispatch.attempts,
-                )
-                .values(attempts=m.Notification.attempts + 1, next_attempt_at=now + SEND_LEASE)
-                .returning(m.Notification.id)
-            )
-            claimed += [row[0] for row in result]
-    return claimed
+        result = await conn.execute(
+            update(m.Notification)
+            .where(tuple_(m.Notification.id, m.Notification.attempts).in_(dispatched), _PENDING)
+            .values(attempts=m.Notification.attempts + 1, next_attempt_at=now + SEND_LEASE)
+            .returning(m.Notification.id)
+        )
+        claimed = set(result.scalars())
+    # In dispatch order, once each (a batch may carry a duplicate message's ids).
+    return [nid for nid in dict.fromkeys(d.notification_id for d in dispatches) if nid in claimed]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -501,6 +513,10 @@ async def record_results(
                     update(m.Notification).where(nid).values(error=bindparam("error"), **extra),
                     params,
                 )
+        if done_flips:
+            await _mark_processed(conn, done_flips, now)
+        # Last, so the channel's row lock (every batch of a burst to one channel wants it)
+        # is held only until the commit that follows.
         if channels:
             await conn.execute(
                 update(m.Channel)
@@ -510,10 +526,8 @@ async def record_results(
                     last_error=bindparam("error"),
                     last_notify_duration=bindparam("duration"),
                 ),
-                list(channels.values()),
+                sorted(channels.values(), key=lambda channel: channel["cid"]),  # one lock order
             )
-        if done_flips:
-            await _mark_processed(conn, done_flips, now)
     return retries
 
 
