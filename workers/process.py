@@ -31,6 +31,7 @@ from workers.scheduler import ignore_stop_signals
 log = logging.getLogger("cronbeat.worker")
 
 _PR_SET_PDEATHSIG = 1
+QUEUE_POLL_MS = 100
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
@@ -64,7 +65,9 @@ def run_worker(threads: int, shutdown_timeout: float, *, process: str = "worker"
 
     from workers.actors import broker
 
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=1000)
+    # An idle Redis consumer polls with a backoff that grows up to worker_timeout: that is how
+    # long a message can sit in an idle queue (1 s was most of a lone alert's latency).
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=QUEUE_POLL_MS)
     worker.start()
     log.info("%s: %d threads on queues %s", process, threads, ", ".join(sorted(broker.queues)))
     while not stop.wait(1.0):
