@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, Uuid, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -418,6 +419,19 @@ async def _write_batch(db: Database, batch: list[_Pending]) -> list[PingResult |
     return results
 
 
+def _refused_data(error: Exception) -> bool:
+    """Whether the database (or the driver, binding a value) refused what a ping carried,
+    rather than failing to run the statement at all."""
+    if isinstance(error, sa_exc.DataError | sa_exc.IntegrityError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        # asyncpg's errors reach SQLAlchemy untyped; their SQLSTATE says which: class 22 is
+        # a data exception (a NUL in a text value, say), class 23 a constraint violation.
+        sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+        return sqlstate[:2] in ("22", "23")
+    return isinstance(error, sa_exc.StatementError)
+
+
 class _Batcher:
     """Group commit: a ping joins the next batch; batches are written one after another, so
     a burst of N concurrent pings costs a few transactions instead of N, and a lone ping is
@@ -461,13 +475,16 @@ class _Batcher:
         try:
             results = await _write_batch(self.db, batch)
         except Exception as error:
-            if len(batch) == 1:
-                if not batch[0].future.done():
-                    batch[0].future.set_exception(error)
+            if len(batch) > 1 and _refused_data(error):
+                # One ping the database refuses must not fail the others: write each alone.
+                for item in batch:
+                    await self._settle([item])
                 return
-            # One ping the database refuses must not fail the others: write each alone.
+            # Anything else (the database is down, say) would fail each ping alike, one
+            # timeout after another: the whole batch fails at once.
             for item in batch:
-                await self._settle([item])
+                if not item.future.done():
+                    item.future.set_exception(error)
             return
         for item, result in zip(batch, results, strict=True):
             if not item.future.done():

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from app.db import models as m
@@ -131,7 +132,7 @@ async def test_a_refused_ping_fails_alone(factory, clock, monkeypatch):
 
     async def refuses_poison(db, batch):
         if any(item.ping is poison for item in batch):
-            raise RuntimeError("the database refused it")
+            raise sa_exc.DataError("INSERT INTO pings", {}, Exception("invalid byte sequence"))
         return await real(db, batch)
 
     monkeypatch.setattr(pings, "_write_batch", refuses_poison)
@@ -142,11 +143,31 @@ async def test_a_refused_ping_fails_alone(factory, clock, monkeypatch):
         return_exceptions=True,
     )
 
-    assert [type(r).__name__ for r in results] == ["PingResult"] * 2 + ["RuntimeError"] + [
+    assert [type(r).__name__ for r in results] == ["PingResult"] * 2 + ["DataError"] + [
         "PingResult"
     ] * 2
     assert (await factory.reload(check)).n_pings == 4
     assert [p.ua for p in await factory.pings(check)] == [""] * 4
+
+
+async def test_a_database_outage_fails_the_batch_at_once(factory, clock, monkeypatch):
+    # Retrying each ping alone would make the last wait one timeout per ping before it.
+    check = await factory.check()
+    writes: list[int] = []
+
+    async def unreachable(db, batch):
+        writes.append(len(batch))
+        raise sa_exc.OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(pings, "_write_batch", unreachable)
+    monkeypatch.setattr(pings._batcher(factory.db), "max_in_flight", 1)
+    results = await asyncio.gather(
+        *(pings.record_ping(factory.db, check.code, PingRequest(), clock()) for _ in range(5)),
+        return_exceptions=True,
+    )
+
+    assert [type(r).__name__ for r in results] == ["OperationalError"] * 5
+    assert writes == [1, 4]
 
 
 async def test_a_client_that_hangs_up_does_not_lose_its_ping(factory, clock):
@@ -160,3 +181,18 @@ async def test_a_client_that_hangs_up_does_not_lose_its_ping(factory, clock):
     while batcher.tasks:
         await asyncio.gather(*batcher.tasks)
     assert (await factory.reload(check)).n_pings == 1
+
+
+async def test_a_ping_the_database_cannot_store_fails_alone(factory, clock, db, monkeypatch):
+    if db.sqlite:
+        pytest.skip("SQLite stores a NUL in text; PostgreSQL refuses it (SQLSTATE 22021)")
+    check = await factory.check()
+    monkeypatch.setattr(pings._batcher(factory.db), "max_in_flight", 1)
+    requests = [PingRequest(), PingRequest(ua="nul \x00 byte"), PingRequest()]
+    results = await asyncio.gather(
+        *(pings.record_ping(factory.db, check.code, ping, clock()) for ping in requests),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[1], sa_exc.DBAPIError)
+    assert [r.n for r in (results[0], results[2])] == [1, 2]
