@@ -197,6 +197,7 @@ Target = uuid.UUID | tuple[str, str]
 # batch. One batch at a time per process measured best on PostgreSQL too (bench/README.md):
 # bigger batches cost less per ping, and batches on one check would only wait on its row lock.
 _MAX_BATCH = 500
+_MAX_BATCH_BYTES = 4_000_000  # of ping bodies: 500 × 100 KB would be one 50 MB INSERT
 _BATCHES_IN_FLIGHT = 1
 
 _CHECK_COLUMNS = (
@@ -419,6 +420,18 @@ async def _write_batch(db: Database, batch: list[_Pending]) -> list[PingResult |
     return results
 
 
+def _batch_size(pending: list[_Pending]) -> int:
+    """How many of the pending pings the next batch takes: up to _MAX_BATCH, and no more
+    than _MAX_BATCH_BYTES of bodies (at least one ping, however large)."""
+    size, body_bytes = 0, 0
+    for item in pending[:_MAX_BATCH]:
+        body_bytes += len(item.ping.body)
+        if size and body_bytes > _MAX_BATCH_BYTES:
+            break
+        size += 1
+    return size
+
+
 def _refused_data(error: Exception) -> bool:
     """Whether the database (or the driver, binding a value) refused what a ping carried,
     rather than failing to run the statement at all."""
@@ -453,7 +466,8 @@ class _Batcher:
 
     def _start_batches(self) -> None:
         while self.pending and self.in_flight < self.max_in_flight:
-            batch, self.pending = self.pending[:_MAX_BATCH], self.pending[_MAX_BATCH:]
+            size = _batch_size(self.pending)
+            batch, self.pending = self.pending[:size], self.pending[size:]
             self.in_flight += 1
             task = asyncio.get_running_loop().create_task(self._run(batch))
             self.tasks.add(task)

@@ -196,3 +196,14 @@ async def test_a_ping_the_database_cannot_store_fails_alone(factory, clock, db, 
 
     assert isinstance(results[1], sa_exc.DBAPIError)
     assert [r.n for r in (results[0], results[2])] == [1, 2]
+
+
+def test_a_batch_takes_at_most_its_count_and_its_bytes_of_bodies():
+    def queued(*sizes):
+        return [pings._Pending(uuid.uuid4(), PingRequest(body=b"x" * n), None, None) for n in sizes]
+
+    assert pings._batch_size(queued(*[0] * 600)) == pings._MAX_BATCH
+    limit = pings._MAX_BATCH_BYTES
+    assert pings._batch_size(queued(limit // 2, limit // 2, 1, 1)) == 2
+    assert pings._batch_size(queued(limit * 2, 1)) == 1  # a body too big for any batch: alone
+    assert pings._batch_size([]) == 0
