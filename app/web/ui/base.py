@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Redirect, Template
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import models as m
 from app.db.engine import write_transaction
@@ -129,16 +131,30 @@ async def require_viewer(request: Request[Any, Any, Any]) -> Viewer:
     return viewer
 
 
+_Found = TypeVar("_Found")
+
+
+async def _viewer_and(
+    request: Request[Any, Any, Any],
+    lookup: Callable[[AsyncSession, int], Awaitable[_Found]],
+    missing: str,
+) -> tuple[Viewer, _Found]:
+    """Sign-in first, then ``lookup(session, viewer id)``; NotFound becomes a 404."""
+    viewer = await require_viewer(request)
+    async with AppState.of(request).db.sessionmaker() as session:
+        try:
+            return viewer, await lookup(session, viewer.id)
+        except NotFound:
+            raise NotFoundException(missing) from None
+
+
 async def project_access(
     request: Request[Any, Any, Any], code: uuid.UUID, right: Right = Right.VIEW
 ) -> ProjectAccess:
     """The project and the viewer's role in it; 404 for strangers, 403 without ``right``."""
-    viewer = await require_viewer(request)
-    async with AppState.of(request).db.sessionmaker() as session:
-        try:
-            found = await projects.project_role(session, viewer.id, code)
-        except NotFound:
-            raise NotFoundException("no such project") from None
+    viewer, found = await _viewer_and(
+        request, lambda session, uid: projects.project_role(session, uid, code), "no such project"
+    )
     return _allowed(found, viewer, right)
 
 
@@ -147,12 +163,11 @@ async def project_access_by_check(
 ) -> ProjectAccess:
     """``project_access`` to the check's project, in one query from the check's code: sign-in
     first, then 404 for an unknown check or a stranger, then 403 without ``right``."""
-    viewer = await require_viewer(request)
-    async with AppState.of(request).db.sessionmaker() as session:
-        try:
-            found = await projects.project_role_by_check(session, viewer.id, check_code)
-        except NotFound:
-            raise NotFoundException("no such check") from None
+    viewer, found = await _viewer_and(
+        request,
+        lambda session, uid: projects.project_role_by_check(session, uid, check_code),
+        "no such check",
+    )
     return _allowed(found, viewer, right)
 
 
@@ -161,14 +176,11 @@ async def project_access_by_channel(
 ) -> tuple[ProjectAccess, m.Channel]:
     """``project_access`` to the channel's project, and the channel, in one query from the
     channel's code (404 for an unknown channel or a stranger, 403 without ``right``)."""
-    viewer = await require_viewer(request)
-    async with AppState.of(request).db.sessionmaker() as session:
-        try:
-            found, channel = await projects.project_role_by_channel(
-                session, viewer.id, channel_code
-            )
-        except NotFound:
-            raise NotFoundException("no such integration") from None
+    viewer, (found, channel) = await _viewer_and(
+        request,
+        lambda session, uid: projects.project_role_by_channel(session, uid, channel_code),
+        "no such integration",
+    )
     return _allowed(found, viewer, right), channel
 
 
