@@ -226,19 +226,29 @@ async def _link_error(
 
 @dataclass(frozen=True)
 class LinkKind:
-    """An emailed link: the page that asks for it, the page it opens, its email."""
+    """An emailed link: the page that asks for it, the page it opens, its email, its token."""
 
     form_route: str
     confirm_route: str
     template: str
-    subject: str
+    subject: str  # with {site_name}
+    make_token: Callable[..., str]
+
+
+LOGIN_LINK = LinkKind(
+    "login-link", "login-link-confirm", "login_link", "Sign in to {site_name}", accounts.login_token
+)
+RESET_LINK = LinkKind(
+    "password-reset",
+    "password-reset-confirm",
+    "password_reset",
+    "Set a new password for {site_name}",
+    accounts.reset_token,
+)
 
 
 async def _email_link(
-    request: Request[Any, Any, Any],
-    data: dict[str, str],
-    kind: LinkKind,
-    make_token: Callable[..., str],
+    request: Request[Any, Any, Any], data: dict[str, str], kind: LinkKind
 ) -> Template | Redirect:
     """Email the link when the address has an account; answer the same either way."""
     state = AppState.of(request)
@@ -248,9 +258,10 @@ async def _email_link(
     async with state.db.sessionmaker() as session:
         user = await accounts.find_active_user(session, email)
     if user is not None:
-        token = make_token(user, state.clock(), secret_key=state.settings.secret_key)
+        token = kind.make_token(user, state.clock(), secret_key=state.settings.secret_key)
         link = absolute_url(request, kind.confirm_route, token=token)
-        await _send_link(request, user.email, kind.subject, kind.template, link)
+        subject = kind.subject.format(site_name=state.settings.site_name)
+        await _send_link(request, user.email, subject, kind.template, link)
     flash(request, LINK_SENT, "info")
     return redirect(request, kind.form_route)
 
@@ -262,13 +273,7 @@ async def login_link_form(request: Request[Any, Any, Any]) -> Template:
 
 @post("/accounts/login/link/", name="login-link-submit", status_code=303)
 async def login_link_submit(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-    site_name = AppState.of(request).settings.site_name
-    return await _email_link(
-        request,
-        data,
-        LinkKind("login-link", "login-link-confirm", "login_link", f"Sign in to {site_name}"),
-        accounts.login_token,
-    )
+    return await _email_link(request, data, LOGIN_LINK)
 
 
 @get("/accounts/login/link/{token:str}/", name="login-link-confirm")
@@ -309,18 +314,7 @@ async def password_reset_form(request: Request[Any, Any, Any]) -> Template:
 
 @post("/accounts/password-reset/", name="password-reset-submit", status_code=303)
 async def password_reset_submit(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-    site_name = AppState.of(request).settings.site_name
-    return await _email_link(
-        request,
-        data,
-        LinkKind(
-            "password-reset",
-            "password-reset-confirm",
-            "password_reset",
-            f"Set a new password for {site_name}",
-        ),
-        accounts.reset_token,
-    )
+    return await _email_link(request, data, RESET_LINK)
 
 
 async def _new_password_form(
