@@ -82,13 +82,13 @@ def upcoming(kind: str, schedule: str, tz: str, after: datetime, count: int = 5)
 
 
 @cache
-@cache
 def selectable_timezones() -> tuple[str, ...]:
     """The zones a person picks from (UTC first, then Area/City names)."""
     zones = {z for z in _known_zones() if "/" in z and not z.startswith("Etc/")}
     return ("UTC", *sorted(zones))
 
 
+@cache
 def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones() - _NOT_USER_ZONES)
 

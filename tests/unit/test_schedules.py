@@ -319,3 +319,23 @@ class TestUpcoming:
     def test_it_stops_where_the_schedule_ends(self) -> None:
         times = upcoming("oncalendar", "2030-01-01,02 00:00", "UTC", utc(2029, 6, 1), 5)
         assert times == [utc(2030, 1, 1), utc(2030, 1, 2)]
+
+
+def test_the_zone_list_is_read_from_disk_once(monkeypatch) -> None:
+    # available_timezones() walks the zoneinfo tree; every schedule check asks for a zone.
+    from app.domain import schedules
+
+    calls = []
+
+    def counted() -> set[str]:
+        calls.append(1)
+        return {"Europe/Riga", "UTC"}
+
+    monkeypatch.setattr(schedules, "available_timezones", counted)
+    schedules._known_zones.cache_clear()
+    try:
+        for _ in range(3):
+            assert schedules.normalize_timezone("Europe/Riga") == "Europe/Riga"
+        assert len(calls) == 1
+    finally:
+        schedules._known_zones.cache_clear()
