@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -310,7 +309,6 @@ REMINDER_PERIODS = {0: "Off", 3600: "Hourly", 86400: "Daily"}
 NAG_PERIODS = {0: "Off", 3600: "Every hour", 86400: "Every day"}
 
 
-@lru_cache(maxsize=1)
 def validate_timezone(tz: str) -> str:
     """The same zone rules as check schedules (renamed zones map to their current name)."""
     tz = tz.strip()
