@@ -14,7 +14,7 @@ import click
 from app.config import ConfigError, Settings, get_settings
 
 if TYPE_CHECKING:
-    from litestar import Litestar
+    from app.web.ping import PingFastPath
 
 T = TypeVar("T")
 
@@ -87,12 +87,13 @@ def _configure_logging(process: str) -> Settings:
     return settings
 
 
-def web_app() -> Litestar:
+def web_app() -> PingFastPath:
     """The ASGI app of `cronbeat web` (a factory: each uvicorn worker process calls it)."""
     from app.main import create_app
+    from app.web.ping import PingFastPath
 
     settings = _configure_logging("web")
-    return create_app(settings)
+    return PingFastPath(create_app(settings))
 
 
 WEB_SHUTDOWN_SECONDS = 20  # open connections (SSE streams) get this long after SIGTERM

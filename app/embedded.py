@@ -16,6 +16,7 @@ import uvicorn
 from app.config import Settings
 from app.db.engine import Database
 from app.main import create_app
+from app.web.ping import PingFastPath
 
 log = logging.getLogger("cronbeat")
 
@@ -44,7 +45,7 @@ async def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
     app = create_app(settings, db=db)
     server = uvicorn.Server(
         uvicorn.Config(
-            app,
+            PingFastPath(app),
             host=host,
             port=port,
             access_log=False,

@@ -24,6 +24,7 @@ from app.db import models as m
 from app.db.engine import Database
 from app.db.migrate import upgrade
 from app.main import create_app
+from app.web.ping import PingFastPath
 from app.web.state import AppState
 from app.web.ui.sessions import DatabaseStore
 from tests.factories import Factory
@@ -166,7 +167,7 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app over ASGI in the test's own event loop (the database pool lives there too)."""
     app = app_for(settings, db, clock)
-    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 4567))
+    transport = httpx.ASGITransport(app=PingFastPath(app), client=("10.1.2.3", 4567))
     async with httpx.AsyncClient(
         transport=transport, base_url="http://testserver.local"
     ) as test_client:

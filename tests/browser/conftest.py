@@ -28,6 +28,7 @@ from app.db import models as m
 from app.db.engine import Database
 from app.domain.clock import utcnow
 from app.main import create_app
+from app.web.ping import PingFastPath
 from tests.conftest import IN_CI
 from tests.factories import Factory
 
@@ -101,7 +102,9 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     settings = replace(settings, site_root=url, ping_endpoint=f"{url}/ping/")
     app = create_app(settings, debug=True)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            PingFastPath(app), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
     )
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
