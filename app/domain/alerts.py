@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    column,
     delete,
     exists,
     func,
@@ -38,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import models as m
+from app.db.bulk import unnest_params, unnest_table
 from app.db.engine import Database, write_transaction
 from app.domain import status as status_rules
 from app.domain.checks import TIMING_COLUMNS
@@ -201,24 +201,9 @@ async def _guarded_update(
             )
             updated += [row[0] for row in result]
         return updated
-    # PostgreSQL: one array per field, unnested into rows. The statement text is the same for
-    # every batch, so it is compiled and prepared once (a VALUES list of literals was compiled
-    # anew for each batch of up to a thousand rows).
-    names = list(items[0])
-    rows = (
-        func.unnest(
-            *(
-                bindparam(
-                    f"v_{name}",
-                    [item[name] for item in items],
-                    type_=postgresql.ARRAY(_GUARD_TYPES[name]),
-                )
-                for name in names
-            )
-        )
-        .table_valued(*(column(name, _GUARD_TYPES[name]) for name in names))
-        .render_derived(name="v")
-    )
+    # PostgreSQL: one array per field (the statement is prepared once for every batch size).
+    types = {name: _GUARD_TYPES[name] for name in items[0]}
+    rows = unnest_table("v", types)
     assignments = {
         col: (rows.c[val] if isinstance(val, str) else val) for col, val in changes.items()
     }
@@ -228,7 +213,8 @@ async def _guarded_update(
             m.Check.id == rows.c.id, m.Check.n_pings == rows.c.n, m.Check.status == rows.c.status
         )
         .values(**assignments)
-        .returning(m.Check.id)
+        .returning(m.Check.id),
+        unnest_params("v", types, items),
     )
     return [row[0] for row in result]
 

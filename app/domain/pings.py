@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import models as m
+from app.db.bulk import unnest_params, unnest_table
 from app.db.engine import Database, write_transaction
 from app.domain import alerts
 from app.domain import status as status_rules
@@ -225,19 +226,16 @@ _STATE_COLUMNS = (
 )
 _STATE_FIELDS = [f.name for f in dataclasses.fields(CheckState)]
 
+# What a batch writes back to each check it pinged.
+_WRITTEN_FIELDS = (
+    "n_pings", "status", "last_ping", "last_start", "last_start_rid", "last_duration",
+    "alert_after", "next_nag_at",
+)  # fmt: skip
+# (Bound names differ from the columns': SQLAlchemy reserves those for the SET clause.)
 _UPDATE_CHECK = (
     update(m.Check)
     .where(m.Check.id == bindparam("b_id"))
-    .values(
-        n_pings=bindparam("b_n_pings"),
-        status=bindparam("b_status"),
-        last_ping=bindparam("b_last_ping"),
-        last_start=bindparam("b_last_start"),
-        last_start_rid=bindparam("b_last_start_rid"),
-        last_duration=bindparam("b_last_duration"),
-        alert_after=bindparam("b_alert_after"),
-        next_nag_at=bindparam("b_next_nag_at"),
-    )
+    .values({name: bindparam(f"b_{name}") for name in _WRITTEN_FIELDS})
 )
 
 
@@ -294,26 +292,64 @@ class _Recorder:
     async def write(self, conn: AsyncConnection, now: datetime) -> None:
         if not self.checks:
             return
-        await conn.execute(
-            _UPDATE_CHECK,
-            [
-                {
-                    "b_id": check_id,
-                    "b_n_pings": t.state.n_pings,
-                    "b_status": t.state.status,
-                    "b_last_ping": t.state.last_ping,
-                    "b_last_start": t.state.last_start,
-                    "b_last_start_rid": t.state.last_start_rid,
-                    "b_last_duration": t.state.last_duration,
-                    "b_alert_after": status_rules.alert_after(t.state),
-                    "b_next_nag_at": t.next_nag_at,
-                }
-                for check_id, t in self.checks.items()
-            ],
-        )
-        await conn.execute(insert(m.Ping), self.pings)
+        checks = [
+            {
+                "id": check_id,
+                "n_pings": t.state.n_pings,
+                "status": t.state.status,
+                "last_ping": t.state.last_ping,
+                "last_start": t.state.last_start,
+                "last_start_rid": t.state.last_start_rid,
+                "last_duration": t.state.last_duration,
+                "alert_after": status_rules.alert_after(t.state),
+                "next_nag_at": t.next_nag_at,
+            }
+            for check_id, t in self.checks.items()
+        ]
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                _CHECKS_AND_PINGS,
+                unnest_params("c", _CHECK_WRITES, checks)
+                | unnest_params("p", _PING_TYPES, self.pings),
+            )
+        else:  # SQLite: statements cost no round trip
+            await conn.execute(_UPDATE_CHECK, [_bound(check) for check in checks])
+            await conn.execute(insert(m.Ping), self.pings)
         if self.flips:
             await alerts.write_flips(conn, self.flips, now)
+
+
+_CHECK_WRITES = {name: m.Check.__table__.c[name].type for name in ("id", *_WRITTEN_FIELDS)}
+_PING_FIELDS = (
+    "check_id", "n", "kind", "created", "scheme", "remote_addr", "method", "ua", "body",
+    "exitstatus", "rid", "duration",
+)  # fmt: skip
+_PING_TYPES = {name: m.Ping.__table__.c[name].type for name in _PING_FIELDS}
+
+
+def _bound(check: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{name}": value for name, value in check.items()}
+
+
+def _checks_and_pings() -> Any:
+    """PostgreSQL: the checks' UPDATE and the pings' INSERT as one statement (one round
+    trip), each reading its rows from arrays: the same SQL text for every batch size."""
+    rows = unnest_table("c", _CHECK_WRITES)
+    checks_written = (
+        update(m.Check)
+        .where(m.Check.id == rows.c.id)
+        .values({name: rows.c[name] for name in _WRITTEN_FIELDS})
+        .cte("checks_written")
+    )
+    new_pings = unnest_table("p", _PING_TYPES)
+    return (
+        insert(m.Ping)
+        .from_select(list(_PING_FIELDS), select(*(new_pings.c[name] for name in _PING_FIELDS)))
+        .add_cte(checks_written)
+    )
+
+
+_CHECKS_AND_PINGS = _checks_and_pings()  # built once: building costs more than running
 
 
 def _next_nag_at(
