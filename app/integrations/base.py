@@ -26,6 +26,11 @@ from app.config import Settings
 
 HTTP_TIMEOUT = 30.0
 IDLE_CONNECTIONS = 8  # keep-alive connections an HTTP client keeps open (see new_http_client)
+# Calls in flight to one host (scheme, host, port) per event loop: a burst of alerts to one
+# endpoint goes over a few kept-alive connections. httpx's CPU per call grows with the calls
+# in flight (its pool scans every connection on each request's start and end): on loopback
+# 0.55 ms at 1, 0.8 ms at 8, 3.8 ms at 160 with reconnects. Other hosts are not held up.
+CALLS_PER_HOST = IDLE_CONNECTIONS
 USER_AGENT = "Cronbeat"
 SUCCESS_CODES = frozenset({200, 201, 202, 204})
 
@@ -225,6 +230,17 @@ class DeliveryContext:
 
     settings: Settings
     http: httpx.AsyncClient
+    _host_slots: dict[tuple[str, str, int | None], asyncio.Semaphore] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def _slots(self, url: str) -> asyncio.Semaphore:
+        parts = urlsplit(url)
+        host = (parts.scheme, parts.hostname or "", parts.port)
+        slots = self._host_slots.get(host)
+        if slots is None:
+            slots = self._host_slots[host] = asyncio.Semaphore(CALLS_PER_HOST)
+        return slots
 
     async def request(
         self,
@@ -248,15 +264,16 @@ class DeliveryContext:
             content = json.dumps(json_body)
             all_headers.setdefault("Content-Type", "application/json")
         try:
-            response = await self.http.request(
-                method,
-                url,
-                content=content,
-                data=data,
-                headers=_header_bytes(all_headers),
-                auth=auth,
-                timeout=HTTP_TIMEOUT,
-            )
+            async with self._slots(url):
+                response = await self.http.request(
+                    method,
+                    url,
+                    content=content,
+                    data=data,
+                    headers=_header_bytes(all_headers),
+                    auth=auth,
+                    timeout=HTTP_TIMEOUT,
+                )
         except httpx.TimeoutException:
             raise TransportError("Connection timed out") from None
         except httpx.TooManyRedirects:
