@@ -4,10 +4,11 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from werkzeug import Response
 
 from app.db import models as m
@@ -212,3 +213,75 @@ async def test_a_batch_is_claimed_sent_and_recorded_together(db, factory, clock,
             await conn.execute(select(m.Notification.sent_at.is_not(None), m.Notification.error))
         ).all()
     assert sorted(rows) == [(False, "Received status code 500"), (True, ""), (True, "")]
+
+
+async def flip_processed(db, flip_id):
+    async with db.engine.connect() as conn:
+        flip = (await conn.execute(select(m.Flip).where(m.Flip.id == flip_id))).one()
+    return flip.processed is not None
+
+
+async def test_a_flip_is_processed_once_every_channel_has_a_result(
+    db, factory, clock, ctx, httpserver
+):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    check, _, flip_id = await late_check_with_webhook(factory, httpserver)
+    project = await factory.reload_project(check)
+    second = await factory.channel(
+        project, kind="webhook", name="second", value={"url_down": httpserver.url_for("/hook")}
+    )
+    await factory.assign(check, second)
+    factory.clock.advance(1)
+    async with db.engine.begin() as conn:  # the second channel joined before the flip
+        await conn.execute(
+            m.Notification.__table__.insert().values(
+                flip_id=flip_id,
+                channel_id=second.id,
+                check_id=check.id,
+                check_status="down",
+                created=clock(),
+                next_attempt_at=clock(),
+                code=uuid.uuid4(),
+            )
+        )
+    first, other = sorted(await alerts.dispatch_due(db, clock()), key=lambda d: d.notification_id)
+    assert await delivery.deliver(db, first, ctx, clock) == "sent"
+    assert not await flip_processed(db, flip_id)
+    assert await delivery.deliver(db, other, ctx, clock) == "sent"
+    assert await flip_processed(db, flip_id)
+
+
+async def test_marking_flips_processed_probes_by_flip_whatever_the_statistics_say(
+    db, factory, clock
+):
+    """A burst writes thousands of pending rows before ANALYZE sees them; the pending index
+    then looks empty to PostgreSQL, which must not walk it once per flip."""
+    if db.sqlite:
+        pytest.skip("a PostgreSQL plan")
+    check = await up_check(factory)
+    channel = await factory.channel(await factory.reload_project(check), kind="webhook")
+    burst = {"check": check.id, "channel": channel.id, "now": clock()}
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO flips (check_id, created, old_status, new_status, reason)"
+                " SELECT :check, :now, 'up', 'down', 'timeout' FROM generate_series(1, 5000)"
+            ),
+            burst,
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO notifications (code, flip_id, channel_id, check_id, check_status,"
+                " created, attempts, next_attempt_at, sent_at, error)"
+                " SELECT gen_random_uuid(), id, :channel, :check, 'down', :now, 0, :now, :now, ''"
+                " FROM flips"
+            ),
+            burst,
+        )
+        await conn.execute(text("ANALYZE notifications"))  # nothing pending, it says
+        await conn.execute(text("UPDATE notifications SET sent_at = NULL"))  # the burst
+        statement = alerts.mark_processed_statement(list(range(1, 26)), clock())
+        compiled = statement.compile(conn, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(row[0] for row in await conn.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_notifications_pending" not in plan
+    assert "uq_notifications_flip_channel" in plan
