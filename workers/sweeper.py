@@ -31,6 +31,11 @@ LOOP_SECONDS = 62.0  # one periodiq tick, plus an overlap so the hand-over leave
 
 PASS_BATCHES = 2  # checks per pass: 2 x 500; then deliveries start while the rest is swept
 DISPATCH_LIMIT = 1000
+# A pass that flips this many checks has just written a burst into the outbox tables:
+# their statistics are refreshed then, at most once per STATISTICS_SECONDS.
+STATISTICS_AFTER_FLIPS = alerts.SWEEP_BATCH
+STATISTICS_SECONDS = 30.0
+_statistics_refreshed = -STATISTICS_SECONDS
 
 
 class BrokerUnavailable(Exception):
@@ -70,6 +75,8 @@ async def sweep_pass(
         queued += len(dispatches)
         if len(dispatches) < DISPATCH_LIMIT:
             break
+    if len(flips) >= STATISTICS_AFTER_FLIPS:
+        await _refresh_statistics(runtime)
     if flips:  # open dashboards, once the deliveries are on their way
         if runtime.settings.redis_url:
             live.ensure_outbox(runtime.settings.redis_url)
@@ -79,6 +86,17 @@ async def sweep_pass(
             "sweep: %d went down, %d nags, %d notifications queued", len(flips), len(nags), queued
         )
     return queued, len(flips) >= PASS_BATCHES * alerts.SWEEP_BATCH
+
+
+async def _refresh_statistics(runtime: Runtime) -> None:
+    global _statistics_refreshed
+    if time.monotonic() - _statistics_refreshed < STATISTICS_SECONDS:
+        return
+    _statistics_refreshed = time.monotonic()
+    try:
+        await alerts.refresh_statistics(runtime.db)
+    except Exception:  # an optimisation: the deliveries are already queued
+        log.exception("sweep: could not refresh the outbox statistics")
 
 
 async def run(

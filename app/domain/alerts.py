@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -308,6 +309,17 @@ async def checks_of_flips(db: Database, flip_ids: Sequence[int]) -> list[int]:
         return [row[0] for row in rows]
 
 
+async def refresh_statistics(db: Database) -> None:
+    """ANALYZE the outbox tables after a burst wrote thousands of rows into them in seconds,
+    long before autovacuum would: with the old statistics PostgreSQL plans the deliveries'
+    lookups by id as if the tables were small and nothing pending (seq scans per batch)."""
+    if db.sqlite:
+        return
+    async with db.engine.connect() as conn:
+        await conn.execute(text("ANALYZE flips, notifications"))
+        await conn.commit()
+
+
 def next_nag_after(due: datetime, period: timedelta, now: datetime) -> datetime:
     """The first nag time after ``now`` on the cadence of ``due``: a late sweep sends one nag,
     not a burst, and the next one stays on schedule."""
@@ -353,6 +365,11 @@ async def sweep_nags(db: Database, now: datetime) -> list[int]:
 # --- delivery ------------------------------------------------------------------------------------
 
 _PENDING = and_(m.Notification.sent_at.is_(None), m.Notification.failed_at.is_(None))
+# The same condition for statements that name their rows by id, spelled so that PostgreSQL
+# cannot serve it from the pending index: until the next ANALYZE its statistics say almost
+# nothing is pending, and in a burst it then walked thousands of pending rows per statement
+# (bench/alerts.py). With this spelling it reads the rows it was given, whatever the stats.
+_PENDING_BY_ID = func.coalesce(m.Notification.sent_at, m.Notification.failed_at).is_(None)
 
 
 @dataclass(frozen=True)
@@ -385,7 +402,7 @@ async def release_dispatches(db: Database, dispatches: Sequence[Dispatch], now: 
             update(m.Notification)
             .where(
                 m.Notification.id.in_([d.notification_id for d in dispatches]),
-                _PENDING,
+                _PENDING_BY_ID,
                 m.Notification.next_attempt_at > now,
             )
             .values(next_attempt_at=now)
@@ -416,7 +433,11 @@ async def claim_many(db: Database, dispatches: Sequence[Dispatch], now: datetime
     async with write_transaction(db) as conn:
         result = await conn.execute(
             update(m.Notification)
-            .where(tuple_(m.Notification.id, m.Notification.attempts).in_(dispatched), _PENDING)
+            .where(
+                m.Notification.id.in_([nid for nid, _ in dispatched]),  # by primary key
+                tuple_(m.Notification.id, m.Notification.attempts).in_(dispatched),
+                _PENDING_BY_ID,
+            )
             .values(attempts=m.Notification.attempts + 1, next_attempt_at=now + SEND_LEASE)
             .returning(m.Notification.id)
         )
@@ -527,14 +548,9 @@ async def _mark_processed(
 
 def mark_processed_statement(flip_ids: Sequence[int], now: datetime) -> Any:
     """Mark these flips processed where none of their notifications is pending."""
-    # Spelled with coalesce so that PostgreSQL cannot use the pending index here: its
-    # statistics say "almost nothing is pending" until the next ANALYZE, and in a burst it
-    # then walked all the thousands of pending rows once per flip (30-90 ms per batch of 25
-    # in bench/alerts.py). This way it probes (flip_id, channel_id), whatever the stats say.
-    pending = exists().where(
-        m.Notification.flip_id == m.Flip.id,
-        func.coalesce(m.Notification.sent_at, m.Notification.failed_at).is_(None),
-    )
+    # (Walking the pending index once per flip cost 30-90 ms per batch of 25; this way
+    # PostgreSQL probes (flip_id, channel_id).)
+    pending = exists().where(m.Notification.flip_id == m.Flip.id, _PENDING_BY_ID)
     return (
         update(m.Flip)
         .where(m.Flip.id.in_(flip_ids), m.Flip.processed.is_(None), ~pending)
