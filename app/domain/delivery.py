@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -163,6 +163,10 @@ async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> Non
 
 
 SEND_CONCURRENCY = 20
+# Every attempt of a batch ends (and is recorded) before the claim's lease runs out, however
+# long its calls wait for a slot to a busy host: a lapsed lease lets another worker claim
+# the notification while the first one might still send it.
+SEND_BUDGET = alerts.SEND_LEASE - timedelta(seconds=30)
 
 
 async def deliver(
@@ -183,17 +187,22 @@ async def deliver_many(
     claimed = await alerts.claim_many(db, dispatches, now)
     events = await load_events(db, claimed, ctx.settings, now)
     limit = asyncio.Semaphore(SEND_CONCURRENCY)
+    deadline = asyncio.get_running_loop().time() + SEND_BUDGET.total_seconds()
 
     async def attempt(notification_id: int) -> alerts.Outcome:
         event, channel = events[notification_id]
         started = time.monotonic()
-        async with limit:
-            try:
+        try:
+            async with asyncio.timeout_at(deadline), limit:
                 await send(event, channel.kind, channel.value, ctx)
-            except TransportError as failure:
-                return alerts.Outcome(
-                    notification_id, failure.message, failure.permanent, time.monotonic() - started
-                )
+        except TransportError as failure:
+            return alerts.Outcome(
+                notification_id, failure.message, failure.permanent, time.monotonic() - started
+            )
+        except TimeoutError:
+            return alerts.Outcome(
+                notification_id, "Timed out waiting to send", duration=time.monotonic() - started
+            )
         return alerts.Outcome(notification_id, duration=time.monotonic() - started)
 
     outcomes = await asyncio.gather(*(attempt(nid) for nid in claimed if nid in events))

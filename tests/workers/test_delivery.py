@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, text
@@ -166,6 +167,28 @@ async def test_an_endpoint_that_times_out_then_recovers_gets_one_delivery(
     [retry] = await alerts.dispatch_due(db, clock.advance(10))
     assert await delivery.deliver(db, retry, ctx, clock) == "sent"
     assert (await notification(db)).sent_at is not None
+
+
+async def test_an_attempt_ends_and_is_recorded_before_its_claim_lapses(
+    db, factory, clock, ctx, httpserver, monkeypatch
+):
+    monkeypatch.setattr(delivery, "SEND_BUDGET", timedelta(seconds=0.3))
+    released = threading.Event()
+
+    def stalls(_request):
+        released.wait(10)  # far past the batch's budget (the HTTP timeout is 30 s)
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(stalls)
+    await late_check_with_webhook(factory, httpserver)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    try:
+        assert await delivery.deliver(db, dispatch, ctx, clock) == "retry"
+    finally:
+        released.set()
+    row = await notification(db)
+    assert (row.error, row.sent_at) == ("Timed out waiting to send", None)
+    assert row.next_attempt_at < clock() + alerts.SEND_LEASE  # retried, not left leased
 
 
 async def test_the_webhook_says_which_check_and_what_happened(db, factory, clock, ctx, httpserver):
