@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import msgspec
@@ -130,14 +130,17 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
     if not url:
         raise TransportError("Empty webhook URL")
 
-    plain = placeholders(event)
+    def filled(template: str, **kwargs: Any) -> str:
+        # Most URLs and headers have no placeholder: skip building (and URL-quoting) them all.
+        return expand(template, placeholders(event, **kwargs)) if "$" in template else template
+
     content = None
     if body and method in ("POST", "PUT"):
-        content = expand(body, placeholders(event, with_body=True)).encode()
-    header_bytes = {_header_name(name): _latin1(expand(v, plain)) for name, v in headers.items()}
+        content = filled(body, with_body=True).encode()
+    header_bytes = {_header_name(name): _latin1(filled(v)) for name, v in headers.items()}
     await ctx.request(
         method,
-        expand(url, placeholders(event, escape=_url_escape)),
+        filled(url, escape=_url_escape),
         content=content,
         headers=header_bytes,
     )
