@@ -294,9 +294,22 @@ async def write_flips(
         for flip_id, flip, chosen in zip(inserted, flips, selected, strict=True)
         for channel_id in chosen
     ]
-    if outbox:
+    if outbox and conn.dialect.name == "postgresql":
+        await conn.execute(_INSERT_OUTBOX, unnest_params("n", _OUTBOX_TYPES, outbox))
+    elif outbox:  # SQLite: statements cost no round trip
         await conn.execute(insert(m.Notification), outbox)
     return list(inserted)
+
+
+# PostgreSQL: a sweep's outbox rows in one statement (an executemany was one per row).
+_OUTBOX_FIELDS = (
+    "code", "flip_id", "channel_id", "check_id", "check_status", "created", "next_attempt_at",
+)  # fmt: skip
+_OUTBOX_TYPES = {name: m.Notification.__table__.c[name].type for name in _OUTBOX_FIELDS}
+_OUTBOX_ROWS = unnest_table("n", _OUTBOX_TYPES)
+_INSERT_OUTBOX = insert(m.Notification).from_select(
+    list(_OUTBOX_FIELDS), select(*(_OUTBOX_ROWS.c[name] for name in _OUTBOX_FIELDS))
+)
 
 
 # --- nags: repeat the down notification while a check stays down ---------------------------------
