@@ -337,7 +337,9 @@ class PingFastPath:
         body = await _receive_body(receive, state.settings.ping_body_limit)
         if body is None:
             return  # the client hung up mid-body: there is no ping and nobody to answer
-        headers = dict(scope["headers"])
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)  # the first of repeated headers, as Litestar reads
         forwarded = headers.get(b"x-forwarded-for")
         peer = scope.get("client")
         ping = PingRequest(

@@ -191,3 +191,18 @@ async def test_a_database_failure_answers_500_as_the_app_does(urls, settings, cl
         await broken.dispose()
     assert fronted == plain
     assert plain[:2] == (500, '{"status_code":500,"detail":"Internal Server Error"}')
+
+
+async def test_repeated_headers_are_read_as_the_app_reads_them(apps, urls, factory):
+    app, _, fast = apps
+    headers = [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("X-Forwarded-For", "198.51.100.7"),
+        ("User-Agent", "first"),
+        ("User-Agent", "second"),
+    ]
+    for asgi_app in (app, fast):
+        async with client_of(asgi_app) as client:
+            assert (await client.get(f"/ping/{urls['code']}", headers=headers)).text == "OK"
+    by_app, by_fast_path = await factory.pings(urls["check"])
+    assert (by_fast_path.remote_addr, by_fast_path.ua) == (by_app.remote_addr, by_app.ua)
