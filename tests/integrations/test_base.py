@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
-from app.integrations.base import (
-    CALLS_PER_HOST,
-    DeliveryContext,
-    TransportError,
-    check_http_url,
-)
+from app.integrations.base import DeliveryContext, TransportError, check_http_url
 
 
 async def test_an_error_status_carries_the_response_with_its_body(
@@ -87,11 +83,12 @@ class HoldingServer:
     """An HTTP server on 127.0.0.1 that holds every request until released, counting how
     many it holds at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, full_at: int = 1) -> None:
         self.held = 0
         self.most_held = 0
         self.release = asyncio.Event()
-        self.full = asyncio.Event()  # CALLS_PER_HOST requests held
+        self.full_at = full_at
+        self.full = asyncio.Event()  # set once full_at requests are held
         self.server: asyncio.Server | None = None
 
     async def start(self) -> str:
@@ -111,7 +108,7 @@ class HoldingServer:
                 await reader.readexactly(length)
                 self.held += 1
                 self.most_held = max(self.most_held, self.held)
-                if self.held >= CALLS_PER_HOST:
+                if self.held >= self.full_at:
                     self.full.set()
                 await self.release.wait()
                 self.held -= 1
@@ -125,10 +122,12 @@ class HoldingServer:
         self.server.close()
 
 
+@pytest.mark.parametrize("limit", [1, 3])
 async def test_calls_to_one_host_are_limited_and_other_hosts_are_not_held_up(
-    ctx: DeliveryContext,
+    ctx: DeliveryContext, limit: int
 ) -> None:
-    slow, other = HoldingServer(), HoldingServer()
+    ctx = DeliveryContext(replace(ctx.settings, delivery_calls_per_host=limit), ctx.http)
+    slow, other = HoldingServer(full_at=limit), HoldingServer()
     slow_url, other_url = await slow.start(), await other.start()
     other.release.set()
     try:
@@ -142,4 +141,4 @@ async def test_calls_to_one_host_are_limited_and_other_hosts_are_not_held_up(
     finally:
         slow.close()
         other.close()
-    assert slow.most_held == CALLS_PER_HOST
+    assert slow.most_held == limit

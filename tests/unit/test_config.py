@@ -55,6 +55,7 @@ def test_it_allows_an_unlimited_ping_body():
         ({"HEARTBEAT_CHECK_INTERVAL": "x"}, "HEARTBEAT_CHECK_INTERVAL must be a number"),
         ({"REGISTRATION_OPEN": "maybe"}, "REGISTRATION_OPEN must be a boolean"),
         ({"EMAIL_PORT": "smtp"}, "EMAIL_PORT must be an integer"),
+        ({"DELIVERY_CALLS_PER_HOST": "0"}, "DELIVERY_CALLS_PER_HOST must be at least 1, got 0"),
         ({"SITE_ROOT": "example.org"}, "SITE_ROOT must be a URL starting with one of http"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must be a URL starting with one of"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL starting with one of"),
