@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, column, func
+from sqlalchemy import Insert, bindparam, column, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
@@ -34,3 +35,28 @@ def unnest_params(
 ) -> dict[str, list[Any]]:
     """The parameters of ``unnest_table(name, types)`` for these rows."""
     return {f"{name}_{col}": [row[col] for row in rows] for col in types}
+
+
+def column_types(model: Any, names: Sequence[str]) -> dict[str, TypeEngine[Any]]:
+    """The types of these columns of a mapped class."""
+    return {name: model.__table__.c[name].type for name in names}
+
+
+@dataclass(frozen=True)
+class ArrayInsert:
+    """``INSERT INTO table (fields) SELECT … FROM unnest(…)``: any number of rows, one
+    statement, one prepared plan."""
+
+    name: str
+    types: dict[str, TypeEngine[Any]]
+    statement: Insert
+
+    def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+        return unnest_params(self.name, self.types, rows)
+
+
+def array_insert(model: Any, name: str, fields: Sequence[str]) -> ArrayInsert:
+    types = column_types(model, fields)
+    rows = unnest_table(name, types)
+    statement = insert(model).from_select(list(fields), select(*(rows.c[f] for f in fields)))
+    return ArrayInsert(name, types, statement)

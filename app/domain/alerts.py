@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import models as m
-from app.db.bulk import unnest_params, unnest_table
+from app.db.bulk import array_insert, unnest_params, unnest_table
 from app.db.engine import Database, write_transaction
 from app.domain import status as status_rules
 from app.domain.checks import TIMING_COLUMNS
@@ -295,20 +295,17 @@ async def write_flips(
         for channel_id in chosen
     ]
     if outbox and conn.dialect.name == "postgresql":
-        await conn.execute(_INSERT_OUTBOX, unnest_params("n", _OUTBOX_TYPES, outbox))
+        await conn.execute(_INSERT_OUTBOX.statement, _INSERT_OUTBOX.params(outbox))
     elif outbox:  # SQLite: statements cost no round trip
         await conn.execute(insert(m.Notification), outbox)
     return list(inserted)
 
 
 # PostgreSQL: a sweep's outbox rows in one statement (an executemany was one per row).
-_OUTBOX_FIELDS = (
-    "code", "flip_id", "channel_id", "check_id", "check_status", "created", "next_attempt_at",
-)  # fmt: skip
-_OUTBOX_TYPES = {name: m.Notification.__table__.c[name].type for name in _OUTBOX_FIELDS}
-_OUTBOX_ROWS = unnest_table("n", _OUTBOX_TYPES)
-_INSERT_OUTBOX = insert(m.Notification).from_select(
-    list(_OUTBOX_FIELDS), select(*(_OUTBOX_ROWS.c[name] for name in _OUTBOX_FIELDS))
+_INSERT_OUTBOX = array_insert(
+    m.Notification,
+    "n",
+    ("code", "flip_id", "channel_id", "check_id", "check_status", "created", "next_attempt_at"),
 )
 
 

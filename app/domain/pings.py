@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import models as m
-from app.db.bulk import unnest_params, unnest_table
+from app.db.bulk import array_insert, column_types, unnest_params, unnest_table
 from app.db.engine import Database, write_transaction
 from app.domain import alerts
 from app.domain import status as status_rules
@@ -309,8 +309,7 @@ class _Recorder:
         if conn.dialect.name == "postgresql":
             await conn.execute(
                 _CHECKS_AND_PINGS,
-                unnest_params("c", _CHECK_WRITES, checks)
-                | unnest_params("p", _PING_TYPES, self.pings),
+                unnest_params("c", _CHECK_WRITES, checks) | _INSERT_PINGS.params(self.pings),
             )
         else:  # SQLite: statements cost no round trip
             await conn.execute(_UPDATE_CHECK, [_bound(check) for check in checks])
@@ -319,12 +318,11 @@ class _Recorder:
             await alerts.write_flips(conn, self.flips, now)
 
 
-_CHECK_WRITES = {name: m.Check.__table__.c[name].type for name in ("id", *_WRITTEN_FIELDS)}
-_PING_FIELDS = (
-    "check_id", "n", "kind", "created", "scheme", "remote_addr", "method", "ua", "body",
-    "exitstatus", "rid", "duration",
-)  # fmt: skip
-_PING_TYPES = {name: m.Ping.__table__.c[name].type for name in _PING_FIELDS}
+_CHECK_WRITES = column_types(m.Check, ("id", *_WRITTEN_FIELDS))
+# Every column of a ping but its id: the keys of the rows _Recorder.apply builds.
+_INSERT_PINGS = array_insert(
+    m.Ping, "p", [col.name for col in m.Ping.__table__.c if col.name != "id"]
+)
 
 
 def _bound(check: dict[str, Any]) -> dict[str, Any]:
@@ -341,12 +339,7 @@ def _checks_and_pings() -> Any:
         .values({name: rows.c[name] for name in _WRITTEN_FIELDS})
         .cte("checks_written")
     )
-    new_pings = unnest_table("p", _PING_TYPES)
-    return (
-        insert(m.Ping)
-        .from_select(list(_PING_FIELDS), select(*(new_pings.c[name] for name in _PING_FIELDS)))
-        .add_cte(checks_written)
-    )
+    return _INSERT_PINGS.statement.add_cte(checks_written)
 
 
 _CHECKS_AND_PINGS = _checks_and_pings()  # built once: building costs more than running

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import structlog
@@ -123,14 +124,18 @@ def _trailing_slashes(request: Request[Any, Any, Any]) -> int:
 
 
 async def read_body(request: Request[Any, Any, Any], limit: int | None) -> bytes:
+    return await _cut(request.stream(), limit)
+
+
+async def _cut(chunks: AsyncIterator[bytes], limit: int | None) -> bytes:
     """The body cut at ``limit`` bytes; the rest is drained, not rejected (no 413)."""
-    chunks: list[bytes] = []
+    kept: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         if limit is None or size < limit:
-            chunks.append(chunk)
+            kept.append(chunk)
         size += len(chunk)
-    body = b"".join(chunks)
+    body = b"".join(kept)
     return body if limit is None else body[:limit]
 
 
@@ -291,10 +296,11 @@ class PingFastPath:
     def __init__(self, app: Litestar) -> None:
         self.app = app
         prefix = re.escape(AppState.of_app(app).settings.site_path) + "/ping/"
-        action = r"(?:/(start|fail|log|[0-9]{1,3}))"
-        self._by_code = re.compile(prefix + f"({_UUID.pattern})(?:{action}|/)?")
+        # The ping URLs' own parts (an exit status over 255 is left to the app).
+        action = f"(?:/({'|'.join(pings.URL_ACTIONS)}|[0-9]{{1,3}}))"
+        self._by_code = re.compile(f"{prefix}({_UUID.pattern})(?:{action}|/)?")
         # Lower-case slugs only: Healthchecks answers 400 to the others (the app does).
-        self._by_slug = re.compile(prefix + r"([-a-zA-Z0-9_]+)/([-a-z0-9_]+)" + action + "?")
+        self._by_slug = re.compile(f"{prefix}({_SLUG_SEGMENT.pattern})/([-a-z0-9_]+){action}?")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -334,9 +340,10 @@ class PingFastPath:
         exitstatus: int | None,
     ) -> None:
         state = AppState.of_app(self.app)
-        body = await _receive_body(receive, state.settings.ping_body_limit)
-        if body is None:
-            return  # the client hung up mid-body: there is no ping and nobody to answer
+        try:
+            body = await _cut(_chunks(receive), state.settings.ping_body_limit)
+        except _ClientGone:
+            return  # there is no ping, and nobody to answer
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name, value)  # the first of repeated headers, as Litestar reads
@@ -373,21 +380,19 @@ class PingFastPath:
         await _send(send, status, _CONTENT_TYPE, answer_headers(state, status), answer, request_id)
 
 
-async def _receive_body(receive: Receive, limit: int | None) -> bytes | None:
-    """As ``read_body``: cut at ``limit``, the rest drained. None if the client hung up."""
-    chunks: list[bytes] = []
-    size = 0
+class _ClientGone(Exception):
+    """The client hung up before its request's body was complete."""
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """A request's body from the ASGI ``receive`` channel, chunk by chunk."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return None
-        chunk = cast(bytes, message.get("body", b""))
-        if chunk and (limit is None or size < limit):
-            chunks.append(chunk)
-        size += len(chunk)
+            raise _ClientGone
+        yield cast(bytes, message.get("body", b""))
         if not message.get("more_body", False):
-            body = b"".join(chunks)
-            return body if limit is None else body[:limit]
+            return
 
 
 async def _send(
