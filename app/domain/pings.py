@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Uuid, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy import String, Uuid, any_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,7 +28,7 @@ from app.db.bulk import array_insert, column_types, unnest_params, unnest_table
 from app.db.engine import Database, write_transaction
 from app.domain import alerts
 from app.domain import status as status_rules
-from app.domain.checks import TIMING_COLUMNS
+from app.domain.checks import MAX_DURATION, TIMING_COLUMNS
 
 SUCCESS, START, FAIL, LOG, IGNORED = "success", "start", "fail", "log", "ign"
 URL_ACTIONS = (START, FAIL, LOG)
@@ -248,14 +248,40 @@ class _Tracked:
     next_nag_at: datetime | None
 
 
+_Run = tuple[int, uuid.UUID]
+"""A job run as pings name it: (check id, rid)."""
+
+
+async def recent_runs(
+    conn: AsyncConnection, runs: set[_Run], now: datetime
+) -> dict[_Run, tuple[str, datetime]]:
+    """The latest start, success or fail of each run in the last MAX_DURATION (a start any
+    older closes no duration). Only pings with a rid ask: the ping fast path never does."""
+    if not runs:
+        return {}
+    rows = await conn.execute(
+        select(m.Ping.check_id, m.Ping.rid, m.Ping.kind, m.Ping.created)
+        .where(
+            tuple_(m.Ping.check_id, m.Ping.rid).in_(sorted(runs, key=str)),
+            m.Ping.kind.in_((START, SUCCESS, FAIL)),
+            m.Ping.created >= now - MAX_DURATION,
+        )
+        .order_by(m.Ping.check_id, m.Ping.n)
+    )
+    return {(row.check_id, row.rid): (row.kind, row.created) for row in rows}
+
+
 class _Recorder:
     """Applies pings to checks in memory, in arrival order, then writes them all at once:
     one UPDATE per check, one INSERT for the pings, the flips with their notifications."""
 
-    def __init__(self) -> None:
+    def __init__(self, runs: dict[_Run, tuple[str, datetime]] | None = None) -> None:
         self.checks: dict[int, _Tracked] = {}
         self.pings: list[dict[str, Any]] = []
         self.flips: list[tuple[int, datetime, str, str, str]] = []
+        # The latest start, success or fail of each (check, rid) the batch names: read from
+        # the ping log first (recent_runs), then kept up to date as pings are applied.
+        self.runs = runs if runs is not None else {}
 
     def apply(self, row: Any, ping: PingRequest, now: datetime) -> PingResult:
         tracked = self.checks.get(row.id)
@@ -265,6 +291,8 @@ class _Recorder:
         before = tracked.state
         kind = resolve_kind(row, ping, status=before.status)
         after, duration = apply_ping(before, kind, ping.rid, now)
+        if ping.rid is not None:
+            duration = self._run_duration((row.id, ping.rid), kind, now)
         tracked.next_nag_at = _next_nag_at(
             tracked.next_nag_at, row.nag_period, before.status, after.status, now
         )
@@ -288,6 +316,18 @@ class _Recorder:
         if after.status != before.status:
             self.flips.append((row.id, now, before.status, after.status, flip_reason(kind)))
         return PingResult(row.id, after.n_pings, kind, before.status, after.status)
+
+    def _run_duration(self, run: _Run, kind: str, now: datetime) -> float | None:
+        """Healthchecks §1.6: a success or fail with a rid closes the latest earlier start
+        with that rid, unless a success or fail with it came first. Overlapping runs each
+        get their duration, whatever the check's own last_start says."""
+        if kind not in (START, SUCCESS, FAIL):
+            return None
+        latest = self.runs.get(run)
+        self.runs[run] = (kind, now)
+        if kind != START and latest is not None and latest[0] == START:
+            return (now - latest[1]).total_seconds()
+        return None
 
     async def write(self, conn: AsyncConnection, now: datetime) -> None:
         if not self.checks:
@@ -360,7 +400,8 @@ async def apply_ping_in_transaction(
     conn: AsyncConnection, row: Any, ping: PingRequest, now: datetime
 ) -> PingResult:
     """One ping to a check whose ``_STATE_COLUMNS`` row the caller has read (and locked)."""
-    recorder = _Recorder()
+    runs = {(row.id, ping.rid)} if ping.rid is not None else set()
+    recorder = _Recorder(await recent_runs(conn, runs, now))
     result = recorder.apply(row, ping, now)
     await recorder.write(conn, now)
     return result
@@ -435,16 +476,23 @@ async def _write_batch(db: Database, batch: list[_Pending]) -> list[PingResult |
         by_slug: dict[tuple[str, str], list[Any]] = {}
         for row in rows:
             by_slug.setdefault((row.ping_key, row.slug), []).append(row)
-        recorder = _Recorder()
-        results: list[PingResult | None] = []
+        found: list[Any] = []
         for item in batch:
-            found: Any
             if isinstance(item.target, tuple):
                 matches = by_slug.get(item.target, [])
-                found = matches[0] if len(matches) == 1 else None
+                found.append(matches[0] if len(matches) == 1 else None)
             else:
-                found = by_code.get(item.target)
-            results.append(None if found is None else recorder.apply(found, item.ping, item.now))
+                found.append(by_code.get(item.target))
+        runs = {
+            (row.id, item.ping.rid)
+            for item, row in zip(batch, found, strict=True)
+            if row is not None and item.ping.rid is not None
+        }
+        recorder = _Recorder(await recent_runs(conn, runs, min(item.now for item in batch)))
+        results = [
+            None if row is None else recorder.apply(row, item.ping, item.now)
+            for item, row in zip(batch, found, strict=True)
+        ]
         await recorder.write(conn, max(item.now for item in batch))
     return results
 

@@ -143,6 +143,60 @@ async def test_rid_pairs_start_and_success(client, factory, clock):
     assert (await last_ping(factory, check)).duration == pytest.approx(42)
 
 
+async def test_overlapping_runs_each_get_their_duration(client, factory, clock):
+    a, b = uuid.uuid4(), uuid.uuid4()
+    check = await factory.check()
+    await ping(client, check, "/start", rid=a)
+    clock.advance(10)
+    await ping(client, check, "/start", rid=b)
+    clock.advance(5)
+    await ping(client, check, rid=a)  # the check's own start is b's now
+    clock.advance(7)
+    await ping(client, check, "/fail", rid=b)
+
+    durations = [(p.kind, p.duration) for p in await factory.pings(check)]
+    assert durations == [("start", None), ("start", None), ("success", 15), ("fail", 12)]
+    check = await factory.reload(check)
+    assert check.last_duration == pytest.approx(12)  # b closed the check's start
+
+
+async def test_a_run_keeps_its_start_when_another_run_fails(client, factory, clock):
+    a, b = uuid.uuid4(), uuid.uuid4()
+    check = await factory.check()
+    await ping(client, check, "/start", rid=a)
+    clock.advance(3)
+    await ping(client, check, "/fail", rid=b)  # clears the check's start, not a's run
+    clock.advance(4)
+    await ping(client, check, rid=a)
+
+    assert (await last_ping(factory, check)).duration == pytest.approx(7)
+    assert (await factory.reload(check)).last_duration is None
+
+
+async def test_a_run_closes_once(client, factory, clock):
+    a = uuid.uuid4()
+    check = await factory.check()
+    await ping(client, check, "/start", rid=a)
+    clock.advance(5)
+    await ping(client, check, rid=a)
+    clock.advance(5)
+    await ping(client, check, "/log", rid=a)  # a log neither opens nor closes a run
+    await ping(client, check, rid=a)
+
+    assert [p.duration for p in await factory.pings(check)] == [None, 5, None, None]
+
+
+async def test_a_start_older_than_72_hours_closes_no_run(client, factory, clock):
+    a = uuid.uuid4()
+    check = await factory.check()
+    await ping(client, check, "/start", rid=a)
+    clock.advance(72 * 3600 + 1)
+    await ping(client, check, "/start", rid=uuid.uuid4())
+    await ping(client, check, rid=a)
+
+    assert (await last_ping(factory, check)).duration is None
+
+
 async def test_success_with_another_rid_keeps_the_start(client, factory, clock):
     a, b = uuid.uuid4(), uuid.uuid4()
     check = await factory.check()
