@@ -63,16 +63,9 @@ def serve(host: str, port: int) -> None:
     from app.db.migrate import upgrade
     from app.embedded import run_embedded
 
-    os.environ.setdefault("DELIVERY_CALLS_PER_HOST", str(EMBEDDED_CALLS_PER_HOST))
     settings = _configure_logging("serve")
     upgrade(settings.database_url)
     run_embedded(settings, host=host, port=port)
-
-
-# One event loop carries every delivery of `cronbeat serve`, beside the web and the sweep, so
-# each call waits longer for it: more calls in flight keep the pace (bench/alerts.py,
-# embedded, 1,000 due: p99 2.4-2.6 s at 8 in flight per host against 3.0-3.3 s at 4).
-EMBEDDED_CALLS_PER_HOST = 8
 
 
 def _env_int(name: str, default: int) -> Callable[[], int]:

@@ -96,7 +96,7 @@ class Settings:
     metrics_key: str | None = None
     integrations_allow_private_ips: bool = False
     # Vendor calls in flight to one host, per worker process (app/integrations/base.py).
-    delivery_calls_per_host: int = 4
+    delivery_calls_per_host: int = 8
     db_pool_size: int = 20
     # Embedded mode (`cronbeat serve`) also listens for email pings when this is set.
     smtpd_port: int | None = None
@@ -227,7 +227,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "INTEGRATIONS_ALLOW_PRIVATE_IPS", _parse_bool, False
         ),
         delivery_calls_per_host=_get(
-            env, "DELIVERY_CALLS_PER_HOST", lambda n, r: _parse_int(n, r, 1), 4
+            env, "DELIVERY_CALLS_PER_HOST", lambda n, r: _parse_int(n, r, 1), 8
         ),
         db_pool_size=_get(env, "DB_POOL_SIZE", lambda n, r: _parse_int(n, r, 1), 20),
         smtpd_port=_get(env, "SMTPD_PORT", lambda n, r: _parse_int(n, r, 1), None),

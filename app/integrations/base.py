@@ -23,9 +23,10 @@ import httpx
 import msgspec
 
 from app.config import Settings
+from app.integrations.lanes import ConnectionLanes
 
 HTTP_TIMEOUT = 30.0
-IDLE_CONNECTIONS = 8  # keep-alive connections an HTTP client keeps open (see new_http_client)
+IDLE_CONNECTIONS = 32  # keep-alive connections an HTTP client keeps open between calls
 USER_AGENT = "Cronbeat"
 SUCCESS_CODES = frozenset({200, 201, 202, 204})
 
@@ -231,10 +232,9 @@ class DeliveryContext:
 
     def _slots(self, url: str) -> asyncio.Semaphore:
         """At most DELIVERY_CALLS_PER_HOST calls in flight to one (scheme, host, port) on this
-        event loop: a burst of alerts to one endpoint goes over a few kept-alive connections,
-        and a slow host holds up only its own calls. httpx's CPU per call grows with the
-        calls in flight (its pool scans every connection when a request starts and ends):
-        on loopback 0.55 ms at 1, 0.72 ms at 4, 0.8 ms at 8, 3.8 ms at 160."""
+        event loop: a burst of alerts to one endpoint goes over a few kept-alive connections
+        (one per call in flight, app/integrations/lanes.py), and a slow host holds up only
+        its own calls."""
         parts = urlsplit(url)
         host = (parts.scheme, parts.hostname or "", parts.port)
         slots = self._host_slots.get(host)
@@ -300,9 +300,10 @@ def _header_bytes(headers: Mapping[str, str | bytes]) -> dict[bytes, bytes]:
 
 def new_http_client() -> httpx.AsyncClient:
     # Redirects are not followed: a redirect could lead past the private-address guard.
-    # httpcore checks every idle keep-alive connection (a socket probe each) whenever a request
-    # starts or ends; with httpx's default of 20 idle connections that was ~40% of a worker's
-    # CPU per notification. Eight still spares most reconnects to a busy endpoint
-    # (bench/alerts.py: 1,000 due, p99 3.7 s -> 2.5 s, 450/s -> 670/s).
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=IDLE_CONNECTIONS)
-    return httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False, limits=limits)
+    # Each connection is a lane of its own (app/integrations/lanes.py): httpcore's shared pool
+    # cost more CPU per call the more calls were in flight.
+    return httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT,
+        follow_redirects=False,
+        transport=ConnectionLanes(max_idle=IDLE_CONNECTIONS),
+    )

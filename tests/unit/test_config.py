@@ -14,6 +14,7 @@ def test_it_has_the_documented_defaults():
     assert settings.registration_open is True
     assert settings.integrations_allow_private_ips is False
     assert settings.email_host is None
+    assert settings.delivery_calls_per_host == 8
 
 
 def test_it_derives_the_ping_endpoint_from_site_root():
