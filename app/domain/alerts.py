@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Integer,
     String,
@@ -480,6 +481,7 @@ class Outcome:
     error: str = ""
     permanent: bool = False
     duration: float | None = None
+    disables_channel: bool = False
 
 
 async def record_result(
@@ -490,9 +492,11 @@ async def record_result(
     error: str = "",
     permanent: bool = False,
     duration: float | None = None,
+    disables_channel: bool = False,
 ) -> datetime | None:
     """Store a delivery attempt's outcome; returns when it will be retried, if it will."""
-    retries = await record_results(db, [Outcome(notification_id, error, permanent, duration)], now)
+    outcome = Outcome(notification_id, error, permanent, duration, disables_channel)
+    retries = await record_results(db, [outcome], now)
     return retries.get(notification_id)
 
 
@@ -507,6 +511,9 @@ _CHANNEL_RESULT = (
         last_notify=bindparam("now"),
         last_error=bindparam("error"),
         last_notify_duration=bindparam("duration"),
+        # A permanent error disables the channel: new flips leave it out until its config
+        # changes or a test succeeds (channels.update_channel, channels.send_test).
+        disabled=or_(m.Channel.disabled, bindparam("disable", type_=Boolean)),
     )
 )
 
@@ -531,7 +538,8 @@ async def record_results(
                 ).where(m.Notification.id.in_(list(by_id)))
             )
         ).all()
-        sent, failed, retry, channels, done_flips = [], [], [], {}, []
+        sent, failed, retry, done_flips = [], [], [], []
+        channels: dict[int, dict[str, Any]] = {}
         for row in rows:
             outcome = by_id[row.id]
             if not outcome.error:
@@ -541,10 +549,12 @@ async def record_results(
             else:
                 retries[row.id] = now + backoff(row.attempts)
                 retry.append({"nid": row.id, "error": outcome.error, "at": retries[row.id]})
+            earlier = channels.get(row.channel_id)
             channels[row.channel_id] = {
                 "cid": row.channel_id,
                 "error": outcome.error,
                 "duration": outcome.duration,
+                "disable": outcome.disables_channel or bool(earlier and earlier["disable"]),
             }
             if row.flip_id is not None and row.id not in retries:
                 done_flips.append(row.flip_id)

@@ -202,7 +202,8 @@ async def send_test(
     """Send a sample "down" notification through the channel, now; record it like any other.
 
     The notification row is written once the outcome is known (sent or failed), so the
-    delivery sweep never sees it as pending.
+    delivery sweep never sees it as pending. A permanent error disables the channel, as a
+    real notification's does; a test that gets through enables it again.
     """
     async with db.engine.connect() as conn:
         project_name = (
@@ -211,14 +212,14 @@ async def send_test(
     notification_code = uuid.uuid4()
     event = sample_event(project_name, settings, now, notification_code)
     started = time.monotonic()
-    error = ""
+    error, disables = "", False
     async with new_http_client() as http:
         try:
             await delivery.send(
                 event, channel.kind, channel.value, DeliveryContext(settings=settings, http=http)
             )
         except TransportError as failure:
-            error = failure.message
+            error, disables = failure.message, failure.disables_channel
     duration = time.monotonic() - started
     async with write_transaction(db) as conn:
         # The channel first: if it was deleted meanwhile there is nothing to record (and the
@@ -226,7 +227,12 @@ async def send_test(
         changed = await conn.execute(
             update(m.Channel)
             .where(m.Channel.id == channel.id)
-            .values(last_notify=now, last_error=error, last_notify_duration=duration)
+            .values(
+                last_notify=now,
+                last_error=error,
+                last_notify_duration=duration,
+                disabled=_disabled_after_test(error, disables),
+            )
         )
         if changed.rowcount == 1:
             await conn.execute(
@@ -245,6 +251,14 @@ async def send_test(
                 )
             )
     return SendResult(ok=not error, error=error)
+
+
+def _disabled_after_test(error: str, disables: bool) -> Any:
+    """A test that got through enables the channel; one refused for good disables it; a
+    transient error leaves it as it was."""
+    if not error:
+        return False
+    return True if disables else m.Channel.disabled
 
 
 def sample_event(

@@ -154,11 +154,11 @@ async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> Non
         integration = registry.get(kind)
         config = registry.parse_config(kind, value)
     except registry.UnknownKind:
-        raise TransportError(f"Unknown integration kind: {kind}", permanent=True) from None
+        raise TransportError(f"Unknown integration kind: {kind}", by_setting=True) from None
     except msgspec.ValidationError as error:
         raise TransportError(f"Invalid configuration: {error}", permanent=True) from None
     if not integration.enabled(ctx.settings):
-        raise TransportError(integration.disabled_reason, permanent=True)
+        raise TransportError(integration.disabled_reason, by_setting=True)
     await integration.notify(event, config, ctx)
 
 
@@ -197,7 +197,11 @@ async def deliver_many(
                 await send(event, channel.kind, channel.value, ctx)
         except TransportError as failure:
             return alerts.Outcome(
-                notification_id, failure.message, failure.permanent, time.monotonic() - started
+                notification_id,
+                failure.message,
+                failure.permanent,
+                time.monotonic() - started,
+                disables_channel=failure.disables_channel,
             )
         except TimeoutError:
             return alerts.Outcome(

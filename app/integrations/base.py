@@ -33,15 +33,31 @@ SUCCESS_CODES = frozenset({200, 201, 202, 204})
 
 class TransportError(Exception):
     """A failed delivery. ``response`` is the error response, when the server sent one, so a
-    transport can read the vendor's reason from its body and decide permanence."""
+    transport can read the vendor's reason from its body and decide permanence.
+
+    A permanent error also disables the channel, as in Healthchecks (the vendor said the
+    webhook, chat or user is gone), unless ``by_setting`` says this server's settings
+    refused the call (an integration switched off, private addresses not allowed): the
+    channel is fine, and works again once the setting changes.
+    """
 
     def __init__(
-        self, message: str, *, permanent: bool = False, response: httpx.Response | None = None
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        response: httpx.Response | None = None,
+        by_setting: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.permanent = permanent
+        self.permanent = permanent or by_setting
         self.response = response
+        self.by_setting = by_setting
+
+    @property
+    def disables_channel(self) -> bool:
+        return self.permanent and not self.by_setting
 
 
 def check_http_url(field: str, url: str, *, max_length: int = 1000) -> None:
@@ -217,7 +233,7 @@ async def guard_private_address(url: str, settings: Settings) -> None:
     except socket.gaierror:
         raise TransportError("Could not resolve host") from None
     if any(not _is_public(str(info[4][0])) for info in infos):
-        raise TransportError("Connections to private IP addresses are not allowed", permanent=True)
+        raise TransportError("Connections to private IP addresses are not allowed", by_setting=True)
 
 
 @dataclass

@@ -288,6 +288,25 @@ async def test_it_reports_a_failed_test_notification(
     assert await alerts.dispatch_due(db, clock.now) == []
 
 
+async def test_a_test_refused_for_good_disables_the_channel_and_one_that_gets_through_enables_it(
+    client, factory, db, httpserver: HTTPServer
+):
+    project, keys = await factory.project()
+    value = {"url": httpserver.url_for("/slack")}
+    channel = await factory.channel(project, kind="slack", value=value)
+    url = f"{LIST_URL}{channel.code}"
+
+    async def test_answered(status: int) -> tuple[bool, bool]:
+        httpserver.expect_oneshot_request("/slack").respond_with_data("x", status=status)
+        ok = (await client.post(f"{url}/test", headers=key(keys))).json()["ok"]
+        return ok, (await client.get(url, headers=key(keys))).json()["disabled"]
+
+    assert await test_answered(404) == (False, True)  # Slack: the webhook is gone
+    assert await test_answered(500) == (False, True)  # transient: as it was
+    assert await test_answered(200) == (True, False)
+    assert await test_answered(500) == (False, False)
+
+
 async def test_it_accepts_the_api_key_in_the_test_body(client, factory, httpserver: HTTPServer):
     project, keys = await factory.project()
     httpserver.expect_oneshot_request("/hook").respond_with_data("OK")

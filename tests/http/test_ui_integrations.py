@@ -229,6 +229,7 @@ async def test_it_lists_channels_with_their_kind_checks_and_last_result(client, 
     assert len(rows) == 2
     assert "Ops room" in rows[0] and "Slack" in rows[0] and HOOK in rows[0]
     assert "Received status code 404" in rows[0] and "Disabled" in rows[0]
+    assert "until you edit it or a test gets through" in rows[0]
     assert '<td data-label="Checks">1</td>' in rows[0]
     assert "bob@example.org" in rows[1] and "down only" in rows[1]
     assert "OK" in rows[1] and '<td data-label="Checks">0</td>' in rows[1]

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from werkzeug import Response
 
 from app.db import models as m
@@ -120,6 +120,42 @@ async def test_a_permanent_error_stops_at_once(db, factory, clock, settings, htt
     assert row.error == "Connections to private IP addresses are not allowed"
     assert httpserver.log == []
     assert await alerts.dispatch_due(db, clock.advance(3600)) == []
+    # This server's setting refused it, not the channel's endpoint: the channel stays on.
+    assert (await load_channel(db, row.channel_id)).disabled is False
+
+
+async def load_channel(db, channel_id):
+    async with db.engine.connect() as conn:
+        return (await conn.execute(select(m.Channel).where(m.Channel.id == channel_id))).one()
+
+
+async def test_a_permanent_error_from_the_vendor_disables_the_channel(
+    db, factory, clock, ctx, httpserver
+):
+    httpserver.expect_request("/slack").respond_with_data("channel_not_found", status=404)
+    check = await up_check(factory, name="Nightly backup")
+    other = await up_check(factory, name="Hourly sync")
+    project = await factory.reload_project(check)
+    value = {"url": httpserver.url_for("/slack")}
+    channel = await factory.channel(project, kind="slack", name="ops", value=value)
+    await factory.assign(check, channel)
+    await factory.assign(other, channel)
+    clock.advance(121)
+    assert len(await alerts.sweep_due_checks(db, clock())) == 2
+    dispatches = await alerts.dispatch_due(db, clock())
+    assert [await delivery.deliver(db, d, ctx, clock) for d in dispatches] == ["failed"] * 2
+    assert len(httpserver.log) == 2  # both were attempted: each is its own alert
+
+    saved = await load_channel(db, channel.id)
+    assert saved.disabled is True
+    assert saved.last_error.startswith("Received status code 404")
+    # New flips leave the disabled channel out, until its config changes.
+    third = await up_check(factory, name="Weekly report")
+    await factory.assign(third, channel)
+    clock.advance(121)
+    assert len(await alerts.sweep_due_checks(db, clock())) == 1
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(m.Notification))).scalar() == 2
 
 
 async def test_a_worker_killed_mid_delivery_loses_nothing(db, factory, clock, ctx, httpserver):
