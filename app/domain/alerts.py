@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -162,7 +162,9 @@ async def _sweep_rows(conn: AsyncConnection, rows: Sequence[Any], now: datetime)
     if not down:
         return []
     return await write_flips(
-        conn, [(d["id"], d["went_down"], d["status"], "down", "timeout") for d in down], now
+        conn,
+        [NewFlip(d["id"], d["went_down"], d["status"], "down", "timeout", d["n"]) for d in down],
+        now,
     )
 
 
@@ -221,6 +223,17 @@ async def _guarded_update(
     return [row[0] for row in result]
 
 
+class NewFlip(NamedTuple):
+    """A flip to write: when the check changed status, why, and its last ping then."""
+
+    check_id: int
+    created: datetime
+    old_status: str
+    new_status: str
+    reason: str
+    last_ping_n: int
+
+
 def notifies(old_status: str, new_status: str) -> bool:
     """new→up and paused→up are quiet: nobody needs to hear that a check started working."""
     return not (new_status == "up" and old_status in ("new", "paused"))
@@ -228,10 +241,10 @@ def notifies(old_status: str, new_status: str) -> bool:
 
 async def write_flips(
     conn: AsyncConnection,
-    flips: Sequence[tuple[int, datetime, str, str, str]],
+    flips: Sequence[NewFlip],
     now: datetime,
 ) -> list[int]:
-    """Insert flips (check_id, created, old, new, reason), in order, and in the same
+    """Insert flips, in order, and in the same
     transaction one notification per selected channel of each; a flip nobody hears about
     (quiet, or no channel for its direction) is processed at once. A check may flip more
     than once in one call (a batch of pings)."""
@@ -246,7 +259,7 @@ async def write_flips(
             )
             .join(m.Channel, m.Channel.id == m.check_channels.c.channel_id)
             .where(
-                m.check_channels.c.check_id.in_({flip[0] for flip in flips}),
+                m.check_channels.c.check_id.in_({flip.check_id for flip in flips}),
                 m.Channel.disabled.is_(False),
             )
         )
@@ -258,24 +271,15 @@ async def write_flips(
             for channel_id, up, down in channels.get(check_id, [])
             if notifies(old, new) and (up if new == "up" else down)
         ]
-        for check_id, _, old, new, _ in flips
+        for check_id, _, old, new, _, _ in flips
     ]
     inserted = (
         (
             await conn.execute(
                 insert(m.Flip).returning(m.Flip.id, sort_by_parameter_order=True),
                 [
-                    {
-                        "check_id": check_id,
-                        "created": created,
-                        "old_status": old,
-                        "new_status": new,
-                        "reason": reason,
-                        "processed": None if chosen else now,
-                    }
-                    for (check_id, created, old, new, reason), chosen in zip(
-                        flips, selected, strict=True
-                    )
+                    {**flip._asdict(), "processed": None if chosen else now}
+                    for flip, chosen in zip(flips, selected, strict=True)
                 ],
             )
         )
@@ -287,8 +291,8 @@ async def write_flips(
             "code": uuid.uuid4(),
             "flip_id": flip_id,
             "channel_id": channel_id,
-            "check_id": flip[0],
-            "check_status": flip[3],
+            "check_id": flip.check_id,
+            "check_status": flip.new_status,
             "created": now,
             "next_attempt_at": now,
         }
@@ -345,7 +349,7 @@ async def sweep_nags(db: Database, now: datetime) -> list[int]:
         rows = (
             await conn.execute(
                 _due(
-                    select(m.Check.id, m.Check.next_nag_at, m.Project.nag_period)
+                    select(m.Check.id, m.Check.next_nag_at, m.Check.n_pings, m.Project.nag_period)
                     .join(m.Project, m.Project.id == m.Check.project_id)
                     .where(m.Check.status == "down", m.Check.next_nag_at <= now)
                     .order_by(m.Check.next_nag_at)
@@ -369,7 +373,8 @@ async def sweep_nags(db: Database, now: datetime) -> list[int]:
             )
             if changed.rowcount != 1:
                 continue
-            flips += await write_flips(conn, [(row.id, now, "down", "down", "nag")], now)
+            nag = NewFlip(row.id, now, "down", "down", "nag", row.n_pings)
+            flips += await write_flips(conn, [nag], now)
     return flips
 
 

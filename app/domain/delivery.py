@@ -76,10 +76,10 @@ async def load_events(
 ) -> dict[int, tuple[Event, m.Channel]]:
     """Render the events of these notifications.
 
-    One query per table, each by primary key (the last ping by (check_id, n) = (id,
-    n_pings)): a burst grows these tables faster than their statistics, and PostgreSQL
-    planned the one six-table join as if they were small (10 ms walks of whole indexes
-    per batch in bench/alerts.py). A lookup by key has one plan whatever the statistics.
+    One query per table, each by primary key (the quoted ping by (check_id, n)): a burst
+    grows these tables faster than their statistics, and PostgreSQL planned the one
+    six-table join as if they were small (10 ms walks of whole indexes per batch in
+    bench/alerts.py). A lookup by key has one plan whatever the statistics.
     """
     if not notification_ids:
         return {}
@@ -106,7 +106,12 @@ async def load_events(
             )
         ).all()
         checks_ = {check.id: (check, project_name) for check, project_name in check_rows}
-        last_pings = await _last_pings(session, [check for check, _ in check_rows])
+        quoted = {  # note id -> (check id, number of the ping its alert quotes)
+            note.id: (note.check_id, _quoted_ping(flips[note.flip_id], checks_[note.check_id][0]))
+            for note in notes
+            if note.flip_id in flips and note.check_id in checks_
+        }
+        last_pings = await _pings(session, set(quoted.values()))
         # The checks' channels, for webhooks' $JSON (Healthchecks' "channels" field).
         channel_codes = await checks.channel_codes(session, list(checks_))
     events = {}
@@ -123,7 +128,7 @@ async def load_events(
                 check=check_info(
                     check, project_name, settings, now, channel_codes.get(check.id, [])
                 ),
-                last_ping=ping_info(last_pings.get(check.id)),
+                last_ping=ping_info(last_pings.get(quoted[note.id])),
                 notification_code=note.code,
                 site_name=settings.site_name,
             ),
@@ -137,14 +142,24 @@ async def _by_id(session: AsyncSession, model: Any, ids: set[int | None]) -> dic
     return {row.id: row for row in rows}
 
 
-async def _last_pings(session: AsyncSession, checks_: Sequence[m.Check]) -> dict[int, m.Ping]:
-    wanted = [(check.id, check.n_pings) for check in checks_ if check.n_pings]
+def _quoted_ping(flip: m.Flip, check: m.Check) -> int:
+    """The number of the ping an alert quotes: the check's last ping when it flipped, not
+    when the alert is sent (a retried "down" must not quote the recovery ping). Flips
+    written before that number was kept quote the check's latest ping."""
+    return flip.last_ping_n if flip.last_ping_n is not None else check.n_pings
+
+
+async def _pings(
+    session: AsyncSession, wanted: set[tuple[int, int]]
+) -> dict[tuple[int, int], m.Ping]:
+    """Pings by (check id, number); number 0 (no ping yet) matches none."""
+    wanted = {key for key in wanted if key[1]}
     if not wanted:
         return {}
     rows = await session.scalars(
-        select(m.Ping).where(tuple_(m.Ping.check_id, m.Ping.n).in_(wanted))
+        select(m.Ping).where(tuple_(m.Ping.check_id, m.Ping.n).in_(sorted(wanted)))
     )
-    return {ping.check_id: ping for ping in rows}
+    return {(ping.check_id, ping.n): ping for ping in rows}
 
 
 async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> None:

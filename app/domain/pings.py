@@ -278,7 +278,7 @@ class _Recorder:
     def __init__(self, runs: dict[_Run, tuple[str, datetime]] | None = None) -> None:
         self.checks: dict[int, _Tracked] = {}
         self.pings: list[dict[str, Any]] = []
-        self.flips: list[tuple[int, datetime, str, str, str]] = []
+        self.flips: list[alerts.NewFlip] = []
         # The latest start, success or fail of each (check, rid) the batch names: read from
         # the ping log first (recent_runs), then kept up to date as pings are applied.
         self.runs = runs if runs is not None else {}
@@ -314,7 +314,11 @@ class _Recorder:
             }
         )
         if after.status != before.status:
-            self.flips.append((row.id, now, before.status, after.status, flip_reason(kind)))
+            self.flips.append(
+                alerts.NewFlip(
+                    row.id, now, before.status, after.status, flip_reason(kind), after.n_pings
+                )
+            )
         return PingResult(row.id, after.n_pings, kind, before.status, after.status)
 
     def _run_duration(self, run: _Run, kind: str, now: datetime) -> float | None:

@@ -13,7 +13,8 @@ from sqlalchemy import event, func, select, text
 from werkzeug import Response
 
 from app.db import models as m
-from app.domain import alerts, delivery
+from app.domain import alerts, delivery, pings
+from app.domain.pings import PingRequest
 from app.integrations.base import DeliveryContext, new_http_client
 from tests.workers.test_sweep import up_check
 
@@ -355,3 +356,47 @@ async def test_marking_flips_processed_probes_by_flip_whatever_the_statistics_sa
         plan = await explain(conn, alerts.MARK_PROCESSED, {"flip_ids": [1, 2], "now": clock()})
     assert "ix_notifications_pending" not in plan
     assert "uq_notifications_flip_channel" in plan
+
+
+async def test_a_retried_alert_quotes_the_ping_that_flipped_the_check(
+    db, factory, clock, ctx, httpserver
+):
+    check = await up_check(factory, name="Nightly backup")
+    project = await factory.reload_project(check)
+    value = {
+        "method_down": "POST",
+        "url_down": httpserver.url_for("/down"),
+        "body_down": "$STATUS $EXITSTATUS $BODY",
+    }
+    channel = await factory.channel(
+        project, kind="webhook", name="hook", value=value, notify_up=False
+    )
+    await factory.assign(check, channel)
+    failure = PingRequest(action="fail", exitstatus=3, body=b"disk full")
+    await pings.record_ping(db, check.code, failure, clock())
+    httpserver.expect_oneshot_request("/down").respond_with_data("busy", status=503)
+    [dispatch] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, dispatch, ctx, clock) == "retry"
+
+    # The check recovers (and logs) before the retry: the retry still quotes the failure.
+    recovery = PingRequest(exitstatus=0, body=b"all good")
+    await pings.record_ping(db, check.code, recovery, clock.advance(5))
+    await pings.record_ping(db, check.code, PingRequest(action="log", body=b"x"), clock())
+    httpserver.expect_oneshot_request("/down").respond_with_data("ok")
+    [retry] = await alerts.dispatch_due(db, clock.advance(60))
+    assert await delivery.deliver(db, retry, ctx, clock) == "sent"
+    assert [request.get_data() for request, _ in httpserver.log] == [b"down 3 disk full"] * 2
+
+
+async def test_a_nag_quotes_the_last_ping_before_it(db, factory, clock, ctx, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    check, _, _ = await late_check_with_webhook(factory, httpserver, body_down="$BODY")
+    [down] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, down, ctx, clock) == "sent"
+    await pings.record_ping(db, check.code, PingRequest(action="log", body=b"still broken"), clock())
+    assert len(await alerts.sweep_nags(db, clock.advance(3601))) == 1
+    [nag] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, nag, ctx, clock) == "sent"
+    # The timeout alert quotes the last ping before the deadline (none had a body); the nag
+    # quotes the log ping that came after it.
+    assert [request.get_data() for request, _ in httpserver.log] == [b"", b"still broken"]

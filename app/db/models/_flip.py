@@ -26,6 +26,9 @@ class Flip(IdentityBase):
     new_status: Mapped[str] = mapped_column(String(6))
     # "" | timeout | fail | nag
     reason: Mapped[str] = mapped_column(String(8), default="")
+    # The number of the check's last ping when it flipped: the ping its alerts quote, however
+    # late they are sent (Healthchecks: the last ping before the flip). None: pause, resume.
+    last_ping_n: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Notification(IdentityBase):
