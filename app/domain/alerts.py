@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from app.db import models as m
 from app.db.bulk import array_insert, unnest_params, unnest_table
@@ -476,6 +477,32 @@ _CLAIM = (
 )
 
 
+SUPERSEDED = "Not sent: a later status of the check was sent through this channel first"
+
+
+async def superseded(db: Database, notification_ids: Sequence[int]) -> set[int]:
+    """Those of these notifications whose check has flipped again since, with the later
+    flip's notification already sent through the same channel. Sending one now would put an
+    old status after a newer one (a "down" after its recovery; a PagerDuty trigger after its
+    resolve). Callers ask only for notifications whose check's status has changed since."""
+    if not notification_ids:
+        return set()
+    later = aliased(m.Notification)
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(
+            select(m.Notification.id).where(
+                m.Notification.id.in_(list(notification_ids)),
+                exists().where(
+                    later.check_id == m.Notification.check_id,
+                    later.channel_id == m.Notification.channel_id,
+                    later.flip_id > m.Notification.flip_id,
+                    later.sent_at.is_not(None),
+                ),
+            )
+        )
+        return set(rows.scalars())
+
+
 def backoff(attempts: int) -> timedelta:
     return BACKOFF[min(attempts, len(BACKOFF)) - 1]
 
@@ -487,6 +514,7 @@ class Outcome:
     permanent: bool = False
     duration: float | None = None
     disables_channel: bool = False
+    attempted: bool = True  # False: settled without a call (the channel keeps its last result)
 
 
 async def record_result(
@@ -554,15 +582,16 @@ async def record_results(
             else:
                 retries[row.id] = now + backoff(row.attempts)
                 retry.append({"nid": row.id, "error": outcome.error, "at": retries[row.id]})
-            earlier = channels.get(row.channel_id)
-            channels[row.channel_id] = {
-                "cid": row.channel_id,
-                "error": outcome.error,
-                "duration": outcome.duration,
-                "disable": outcome.disables_channel or bool(earlier and earlier["disable"]),
-            }
             if row.flip_id is not None and row.id not in retries:
                 done_flips.append(row.flip_id)
+            if outcome.attempted:
+                earlier = channels.get(row.channel_id)
+                channels[row.channel_id] = {
+                    "cid": row.channel_id,
+                    "error": outcome.error,
+                    "duration": outcome.duration,
+                    "disable": outcome.disables_channel or bool(earlier and earlier["disable"]),
+                }
         for statement, params in ((_SENT, sent), (_FAILED, failed), (_RETRY, retry)):
             if params:
                 await conn.execute(statement, [{"now": now, **p} for p in params])

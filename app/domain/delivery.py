@@ -197,14 +197,21 @@ async def deliver_many(
 ) -> dict[int, str]:
     """Attempt a batch: one claim transaction, one load query, the vendor calls concurrently,
     one transaction recording every outcome. Returns "sent" / "retry" / "failed" per id
-    claimed; ids another sender holds are left out."""
+    claimed; ids another sender holds are left out. A notification whose check has since
+    had a newer status sent through the same channel fails without a call (SUPERSEDED)."""
     now = clock()
     claimed = await alerts.claim_many(db, dispatches, now)
     events = await load_events(db, claimed, ctx.settings, now)
+    changed_since = [
+        nid for nid, (event, _) in events.items() if event.check.status != event.status
+    ]
+    stale = await alerts.superseded(db, changed_since)
     limit = asyncio.Semaphore(SEND_CONCURRENCY)
     deadline = asyncio.get_running_loop().time() + SEND_BUDGET.total_seconds()
 
     async def attempt(notification_id: int) -> alerts.Outcome:
+        if notification_id in stale:
+            return alerts.Outcome(notification_id, alerts.SUPERSEDED, True, attempted=False)
         event, channel = events[notification_id]
         started = time.monotonic()
         try:

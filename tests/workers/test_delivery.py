@@ -393,10 +393,73 @@ async def test_a_nag_quotes_the_last_ping_before_it(db, factory, clock, ctx, htt
     check, _, _ = await late_check_with_webhook(factory, httpserver, body_down="$BODY")
     [down] = await alerts.dispatch_due(db, clock())
     assert await delivery.deliver(db, down, ctx, clock) == "sent"
-    await pings.record_ping(db, check.code, PingRequest(action="log", body=b"still broken"), clock())
+    log = PingRequest(action="log", body=b"still broken")
+    await pings.record_ping(db, check.code, log, clock())
     assert len(await alerts.sweep_nags(db, clock.advance(3601))) == 1
     [nag] = await alerts.dispatch_due(db, clock())
     assert await delivery.deliver(db, nag, ctx, clock) == "sent"
     # The timeout alert quotes the last ping before the deadline (none had a body); the nag
     # quotes the log ping that came after it.
     assert [request.get_data() for request, _ in httpserver.log] == [b"", b"still broken"]
+
+
+async def flapping_check(db, factory, clock, httpserver):
+    """A check whose down alert failed once (a 503), then recovered: its up alert is due."""
+    check = await up_check(factory, name="Nightly backup")
+    project = await factory.reload_project(check)
+    value = {
+        "method_down": "POST",
+        "url_down": httpserver.url_for("/hook"),
+        "body_down": "down",
+        "method_up": "POST",
+        "url_up": httpserver.url_for("/hook"),
+        "body_up": "up",
+    }
+    channel = await factory.channel(project, kind="webhook", name="hook", value=value)
+    await factory.assign(check, channel)
+    await pings.record_ping(db, check.code, PingRequest(action="fail"), clock())
+    httpserver.expect_oneshot_request("/hook").respond_with_data("busy", status=503)
+    return check, channel
+
+
+async def test_a_status_older_than_one_already_sent_is_not_sent(
+    db, factory, clock, ctx, httpserver
+):
+    check, channel = await flapping_check(db, factory, clock, httpserver)
+    [down] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, down, ctx, clock) == "retry"
+    await pings.record_ping(db, check.code, PingRequest(), clock.advance(5))
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    [up] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, up, ctx, clock) == "sent"
+
+    # The down alert's retry comes after the recovery was sent: it is dropped, not sent.
+    [retry] = await alerts.dispatch_due(db, clock.advance(60))
+    assert await delivery.deliver(db, retry, ctx, clock) == "failed"
+    assert [request.get_data() for request, _ in httpserver.log] == [b"down", b"up"]
+    async with db.engine.connect() as conn:
+        query = select(m.Notification).where(m.Notification.id == retry.notification_id)
+        row = (await conn.execute(query)).one()
+        flips = (await conn.execute(select(m.Flip.processed))).scalars().all()
+    assert (row.error, row.sent_at, row.failed_at is not None) == (alerts.SUPERSEDED, None, True)
+    assert all(flips)  # both flips are done with
+    saved = await load_channel(db, channel.id)
+    assert (saved.last_error, saved.disabled) == ("", False)  # the up alert's result stays
+
+
+async def test_an_older_status_still_goes_out_before_a_newer_one_is_sent(
+    db, factory, clock, ctx, httpserver
+):
+    check, _ = await flapping_check(db, factory, clock, httpserver)
+    [down] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, down, ctx, clock) == "retry"
+    await pings.record_ping(db, check.code, PingRequest(), clock.advance(5))
+    httpserver.expect_request("/hook").respond_with_data("ok")
+
+    # Both are due; the down retry goes first: it is sent, then the up.
+    dispatches = await alerts.dispatch_due(db, clock.advance(60))
+    retry = next(d for d in dispatches if d.notification_id == down.notification_id)
+    up = next(d for d in dispatches if d.notification_id != down.notification_id)
+    assert await delivery.deliver(db, retry, ctx, clock) == "sent"
+    assert await delivery.deliver(db, up, ctx, clock) == "sent"
+    assert [request.get_data() for request, _ in httpserver.log] == [b"down", b"down", b"up"]
