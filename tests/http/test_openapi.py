@@ -326,7 +326,6 @@ async def test_a_ping_takes_an_optional_text_body_on_post(document):
         ("/api/v3/checks/{check}", "delete", "200", "Check"),
         ("/api/v3/checks/{check}/pause", "post", "200", "Check"),
         ("/api/v3/checks/{check}/resume", "post", "200", "Check"),
-        ("/api/v3/checks/{check}/resume", "post", "409", "Error"),
         ("/api/v3/checks/{check}/pings/", "get", "200", "PingList"),
         ("/api/v3/checks/{check}/flips/", "get", "200", "FlipList"),
         ("/api/v3/channels/", "get", "200", "ChannelList"),
@@ -352,6 +351,9 @@ async def test_error_answers_are_described(document):
             continue
         for status, answer in operation["responses"].items():
             if status in {"401", "403", "404", "409"} and answer.get("content"):
+                if (path, status) == ("/api/v3/checks/{check}/resume", "409"):
+                    assert list(answer["content"]) == ["text/html"]  # Healthchecks' plain text
+                    continue
                 schema = answer["content"]["application/json"]["schema"]
                 assert schema == component(document, "Error"), (path, method, status)
     # Litestar's own validation answer ({"status_code", "detail"}) is never what we send.

@@ -26,6 +26,7 @@ from app.db import models as m
 from app.db.engine import write_session
 from app.domain import checks
 from app.domain.checks import check_to_dict, flip_to_dict
+from app.domain.errors import Conflict
 from app.web.api.auth import API_VERSIONS, ApiCall, ApiEndpoint, api_error
 
 ANOTHER_PROJECT = "check belongs to another project"
@@ -187,7 +188,12 @@ async def pause_check(call: ApiCall) -> Response[Any]:
 async def resume_check(call: ApiCall) -> Response[Any]:
     async with write_session(call.state.db) as session:
         check = await _own_check(call, session, for_update=True)
-        await checks.resume_check(session, check, call.state.clock())
+        try:
+            await checks.resume_check(session, check, call.state.clock())
+        except Conflict as error:
+            # Healthchecks answers this one in plain text, not as a JSON error.
+            # (As Django does: text/html; Litestar adds "; charset=utf-8".)
+            return Response(error.message, status_code=409, media_type=MediaType.HTML)
         data = await _check_json(call, session, check)
     live.hub.publish((check.id,))  # committed: open dashboards show it
     return Response(data)

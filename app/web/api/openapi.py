@@ -300,7 +300,11 @@ def pause_check(check: CheckUuid) -> s.Check: ...
     description="The check becomes new (as if never pinged). Read-write key.",
     security=_KEY,
     status_code=200,
-    responses=_write(_403=_OTHER_PROJECT, _404=_NOT_FOUND, _409=_error("`check is not paused`.")),
+    responses=_write(
+        _403=_OTHER_PROJECT,
+        _404=_NOT_FOUND,
+        _409=_text("`check is not paused`, in plain text as Healthchecks answers it."),
+    ),
     **_common("Checks"),
 )
 def resume_check(check: CheckUuid) -> s.Check: ...
