@@ -199,7 +199,8 @@ class SendResult:
 async def send_test(
     db: Database, channel: m.Channel, settings: Settings, now: datetime
 ) -> SendResult:
-    """Send a sample "down" notification through the channel, now; record it like any other.
+    """Send a sample notification through the channel, now; record it like any other. It is
+    a "down" one, or "up" for a channel that only notifies up (a webhook with only an up URL).
 
     The notification row is written once the outcome is known (sent or failed), so the
     delivery sweep never sees it as pending. A permanent error disables the channel, as a
@@ -210,7 +211,8 @@ async def send_test(
             await conn.execute(select(m.Project.name).where(m.Project.id == channel.project_id))
         ).scalar_one()
     notification_code = uuid.uuid4()
-    event = sample_event(project_name, settings, now, notification_code)
+    status = "up" if channel.notify_up and not channel.notify_down else "down"
+    event = sample_event(project_name, settings, now, notification_code, status)
     started = time.monotonic()
     error, disables = "", False
     async with new_http_client() as http:
@@ -241,7 +243,7 @@ async def send_test(
                     flip_id=None,
                     check_id=None,
                     channel_id=channel.id,
-                    check_status="down",
+                    check_status=status,
                     created=now,
                     attempts=1,
                     next_attempt_at=now,
@@ -262,9 +264,13 @@ def _disabled_after_test(error: str, disables: bool) -> Any:
 
 
 def sample_event(
-    project_name: str, settings: Settings, now: datetime, notification_code: uuid.UUID
+    project_name: str,
+    settings: Settings,
+    now: datetime,
+    notification_code: uuid.UUID,
+    status: str = "down",
 ) -> Event:
-    """A "down" event for a sample check named after the project."""
+    """A test event (``status`` "down" or "up") for a sample check named after the project."""
     code = uuid.uuid4()
     check = CheckInfo(
         code=code,
@@ -277,16 +283,16 @@ def sample_event(
         grace=3600,
         schedule="* * * * *",
         tz="UTC",
-        status="down",
+        status=status,
         n_pings=0,
         last_ping=None,
         unique_key=unique_key(code),
         project_name=project_name,
         details_url=settings.site_root,
-        as_json={"name": project_name, "status": "down", "uuid": str(code)},
+        as_json={"name": project_name, "status": status, "uuid": str(code)},
     )
     return Event(
-        status="down",
+        status=status,
         reason="test",
         created=now,
         check=check,

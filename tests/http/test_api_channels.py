@@ -331,3 +331,19 @@ async def test_it_records_nothing_for_a_channel_deleted_while_testing(
 
     assert result == channels.SendResult(ok=True, error="")
     assert await notifications(db) == []
+
+
+async def test_a_channel_that_only_notifies_up_is_tested_with_an_up_notification(
+    client, factory, db, httpserver: HTTPServer
+):
+    project, keys = await factory.project()
+    httpserver.expect_oneshot_request("/up", query_string="status=up").respond_with_data("OK")
+    value = {"url_up": httpserver.url_for("/up") + "?status=$STATUS"}
+    channel = await factory.channel(project, value=value, notify_down=False)
+
+    r = await client.post(f"{LIST_URL}{channel.code}/test", headers=key(keys))
+
+    assert r.json() == {"ok": True, "error": ""}
+    httpserver.check_assertions()
+    [notification] = await notifications(db)
+    assert notification.check_status == "up"
