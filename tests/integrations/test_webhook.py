@@ -225,6 +225,17 @@ async def test_it_sends_header_values_as_latin1_with_character_references(
     assert only_request(httpserver).headers["X-Check"] == "Café &#10003;"
 
 
+async def test_a_line_break_in_a_header_value_becomes_a_space(
+    httpserver: HTTPServer, ctx: DeliveryContext
+) -> None:
+    httpserver.expect_oneshot_request("/hook", method="GET").respond_with_data("OK")
+    cfg = config(url_down=httpserver.url_for("/hook"), headers_down={"X-Check": "$NAME"})
+
+    await notify(make_event(name="nightly\r\nbackup\nprod"), cfg, ctx)
+
+    assert only_request(httpserver).headers["X-Check"] == "nightly backup prod"
+
+
 async def test_it_lets_the_user_set_the_user_agent(
     httpserver: HTTPServer, ctx: DeliveryContext
 ) -> None:

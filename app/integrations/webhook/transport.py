@@ -106,10 +106,14 @@ def _url_escape(value: str) -> str:
     return quote(value, safe="")
 
 
-def _latin1(value: str) -> bytes:
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+def _header_value(value: str) -> bytes:
     # Header values travel as Latin-1 bytes (httpx would encode a str as ASCII): anything
-    # outside Latin-1 becomes an HTML character reference.
-    return value.encode("latin-1", "xmlcharrefreplace")
+    # outside Latin-1 becomes an HTML character reference. A line break (from a check's
+    # name, say) cannot be in a header: it becomes a space, and the alert still goes out.
+    return _LINE_BREAKS.sub(" ", value).encode("latin-1", "xmlcharrefreplace")
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
@@ -137,7 +141,7 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
     content = None
     if body and method in ("POST", "PUT"):
         content = filled(body, with_body=True).encode()
-    header_bytes = {_header_name(name): _latin1(filled(v)) for name, v in headers.items()}
+    header_bytes = {_header_name(name): _header_value(filled(v)) for name, v in headers.items()}
     await ctx.request(
         method,
         filled(url, escape=_url_escape),
