@@ -10,6 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from app.integrations.base import DeliveryContext, TransportError, check_http_url
+from tests.integrations.servers import CountingServer
 
 
 async def test_an_error_status_carries_the_response_with_its_body(
@@ -79,66 +80,24 @@ def test_check_http_url_takes_a_length_limit() -> None:
         check_http_url("url", "https://example.org/" + "a" * 81, max_length=100)
 
 
-class HoldingServer:
-    """An HTTP server on 127.0.0.1 that holds every request until released, counting how
-    many it holds at once."""
-
-    def __init__(self, full_at: int = 1) -> None:
-        self.held = 0
-        self.most_held = 0
-        self.release = asyncio.Event()
-        self.full_at = full_at
-        self.full = asyncio.Event()  # set once full_at requests are held
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/hook"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    (int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                     if line.lower().startswith(b"content-length:")),
-                    0,
-                )  # fmt: skip
-                await reader.readexactly(length)
-                self.held += 1
-                self.most_held = max(self.most_held, self.held)
-                if self.held >= self.full_at:
-                    self.full.set()
-                await self.release.wait()
-                self.held -= 1
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-
-    def close(self) -> None:
-        assert self.server is not None
-        self.server.close()
-
-
 @pytest.mark.parametrize("limit", [1, 3])
 async def test_calls_to_one_host_are_limited_and_other_hosts_are_not_held_up(
     ctx: DeliveryContext, limit: int
 ) -> None:
     ctx = DeliveryContext(replace(ctx.settings, delivery_calls_per_host=limit), ctx.http)
-    slow, other = HoldingServer(full_at=limit), HoldingServer()
-    slow_url, other_url = await slow.start(), await other.start()
-    other.release.set()
+    slow, other = CountingServer(), CountingServer()
+    await slow.start()
+    await other.start()
+    slow.hold.clear()
     try:
-        burst = [asyncio.create_task(ctx.post(slow_url, content=b"x")) for _ in range(30)]
-        await asyncio.wait_for(slow.full.wait(), timeout=5)
+        burst = [asyncio.create_task(ctx.post(slow.url, content=b"x")) for _ in range(30)]
+        await slow.until(lambda: slow.waiting == limit)
         # The slow host holds every slot it has; another host still answers at once.
-        response = await asyncio.wait_for(ctx.post(other_url, content=b"y"), timeout=5)
+        response = await asyncio.wait_for(ctx.post(other.url, content=b"y"), timeout=5)
         assert response.status_code == 200
-        slow.release.set()
+        slow.hold.set()
         assert all(r.status_code == 200 for r in await asyncio.gather(*burst))
     finally:
-        slow.close()
-        other.close()
-    assert slow.most_held == limit
+        slow.stop()
+        other.stop()
+    assert slow.most_waiting == limit

@@ -3,64 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from app.integrations.base import new_http_client
 from app.integrations.lanes import ConnectionLanes
-
-
-class CountingServer:
-    """HTTP/1.1 on 127.0.0.1 that answers "ok" to every request and counts the connections
-    it accepted and those the client closed. While ``hold`` is clear it keeps requests
-    waiting, so calls can be made to overlap."""
-
-    def __init__(self) -> None:
-        self.accepted = 0
-        self.closed = 0
-        self.waiting = 0
-        self.hold = asyncio.Event()
-        self.hold.set()
-        self.changed = asyncio.Event()  # set whenever a count changes
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
-
-    async def until(self, condition: Callable[[], bool]) -> None:
-        async with asyncio.timeout(5):
-            while not condition():
-                self.changed.clear()
-                await self.changed.wait()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    (int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                     if line.lower().startswith(b"content-length:")),
-                    0,
-                )  # fmt: skip
-                await reader.readexactly(length)
-                self.waiting += 1
-                self.changed.set()
-                await self.hold.wait()
-                self.waiting -= 1
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self.closed += 1
-            self.changed.set()
-            writer.close()
-
-    def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
+from tests.integrations.servers import CountingServer
 
 
 @pytest.fixture
@@ -74,22 +24,17 @@ async def server() -> AsyncIterator[CountingServer]:
 async def overlapping_calls(client: httpx.AsyncClient, server: CountingServer, n: int) -> None:
     """``n`` calls in flight at once (the server holds them until all have arrived)."""
     server.hold.clear()
-    calls = [asyncio.create_task(client.post(_url(server), content=b"x")) for _ in range(n)]
+    calls = [asyncio.create_task(client.post(server.url, content=b"x")) for _ in range(n)]
     await server.until(lambda: server.waiting == n)
     server.hold.set()
     assert [r.status_code for r in await asyncio.gather(*calls)] == [200] * n
-
-
-def _url(server: CountingServer) -> str:
-    assert server.server is not None
-    return f"http://127.0.0.1:{server.server.sockets[0].getsockname()[1]}/hook"
 
 
 async def test_calls_one_after_another_share_one_connection(server: CountingServer) -> None:
     lanes = ConnectionLanes(max_idle=8)
     async with httpx.AsyncClient(transport=lanes) as client:
         for _ in range(5):
-            assert (await client.post(_url(server), content=b"x")).text == "ok"
+            assert (await client.post(server.url, content=b"x")).text == "ok"
         assert (server.accepted, lanes.idle) == (1, 1)
 
 
@@ -119,11 +64,11 @@ async def test_the_least_recently_used_origin_gives_up_its_connection_first() ->
     lanes = ConnectionLanes(max_idle=1)
     try:
         async with httpx.AsyncClient(transport=lanes) as client:
-            await client.post(_url(first), content=b"x")
-            await client.post(_url(second), content=b"x")
+            await client.post(first.url, content=b"x")
+            await client.post(second.url, content=b"x")
             await first.until(lambda: first.closed == 1)
             assert (second.closed, lanes.idle) == (0, 1)
-            await client.post(_url(second), content=b"x")
+            await client.post(second.url, content=b"x")
             assert second.accepted == 1
     finally:
         first.stop()
@@ -154,7 +99,7 @@ async def test_a_response_cut_short_gives_its_lane_back(server: CountingServer) 
             with pytest.raises(httpx.RemoteProtocolError):
                 await client.get(f"http://127.0.0.1:{port}/")
             assert lanes.idle == 1
-            assert (await client.post(_url(server), content=b"x")).text == "ok"
+            assert (await client.post(server.url, content=b"x")).text == "ok"
     finally:
         broken.close()
 
@@ -166,7 +111,7 @@ async def test_closing_the_client_closes_its_connections(server: CountingServer)
     await server.until(lambda: server.closed == 3)
     assert lanes.idle == 0
     with pytest.raises(RuntimeError, match="closed"):
-        await lanes.handle_async_request(httpx.Request("GET", _url(server)))
+        await lanes.handle_async_request(httpx.Request("GET", server.url))
 
 
 async def test_the_delivery_client_opens_a_connection_per_call_in_flight(
@@ -174,5 +119,5 @@ async def test_the_delivery_client_opens_a_connection_per_call_in_flight(
 ) -> None:
     async with new_http_client() as client:
         await overlapping_calls(client, server, 3)
-        await client.post(_url(server), content=b"x")
+        await client.post(server.url, content=b"x")
     assert server.accepted == 3

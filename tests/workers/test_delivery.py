@@ -403,8 +403,9 @@ async def test_a_nag_quotes_the_last_ping_before_it(db, factory, clock, ctx, htt
     assert [request.get_data() for request, _ in httpserver.log] == [b"", b"still broken"]
 
 
-async def flapping_check(db, factory, clock, httpserver):
-    """A check whose down alert failed once (a 503), then recovered: its up alert is due."""
+async def recovered_after_a_failed_alert(db, factory, clock, ctx, httpserver):
+    """A check whose down alert failed once (a 503) and which then recovered: its up alert
+    is due now, the down alert's retry later. Returns the channel and the down alert's id."""
     check = await up_check(factory, name="Nightly backup")
     project = await factory.reload_project(check)
     value = {
@@ -419,26 +420,27 @@ async def flapping_check(db, factory, clock, httpserver):
     await factory.assign(check, channel)
     await pings.record_ping(db, check.code, PingRequest(action="fail"), clock())
     httpserver.expect_oneshot_request("/hook").respond_with_data("busy", status=503)
-    return check, channel
+    [down] = await alerts.dispatch_due(db, clock())
+    assert await delivery.deliver(db, down, ctx, clock) == "retry"
+    await pings.record_ping(db, check.code, PingRequest(), clock.advance(5))
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    return channel, down.notification_id
 
 
 async def test_a_status_older_than_one_already_sent_is_not_sent(
     db, factory, clock, ctx, httpserver
 ):
-    check, channel = await flapping_check(db, factory, clock, httpserver)
-    [down] = await alerts.dispatch_due(db, clock())
-    assert await delivery.deliver(db, down, ctx, clock) == "retry"
-    await pings.record_ping(db, check.code, PingRequest(), clock.advance(5))
-    httpserver.expect_request("/hook").respond_with_data("ok")
+    channel, down_id = await recovered_after_a_failed_alert(db, factory, clock, ctx, httpserver)
     [up] = await alerts.dispatch_due(db, clock())
     assert await delivery.deliver(db, up, ctx, clock) == "sent"
 
     # The down alert's retry comes after the recovery was sent: it is dropped, not sent.
     [retry] = await alerts.dispatch_due(db, clock.advance(60))
+    assert retry.notification_id == down_id
     assert await delivery.deliver(db, retry, ctx, clock) == "failed"
     assert [request.get_data() for request, _ in httpserver.log] == [b"down", b"up"]
     async with db.engine.connect() as conn:
-        query = select(m.Notification).where(m.Notification.id == retry.notification_id)
+        query = select(m.Notification).where(m.Notification.id == down_id)
         row = (await conn.execute(query)).one()
         flips = (await conn.execute(select(m.Flip.processed))).scalars().all()
     assert (row.error, row.sent_at, row.failed_at is not None) == (alerts.SUPERSEDED, None, True)
@@ -450,16 +452,12 @@ async def test_a_status_older_than_one_already_sent_is_not_sent(
 async def test_an_older_status_still_goes_out_before_a_newer_one_is_sent(
     db, factory, clock, ctx, httpserver
 ):
-    check, _ = await flapping_check(db, factory, clock, httpserver)
-    [down] = await alerts.dispatch_due(db, clock())
-    assert await delivery.deliver(db, down, ctx, clock) == "retry"
-    await pings.record_ping(db, check.code, PingRequest(), clock.advance(5))
-    httpserver.expect_request("/hook").respond_with_data("ok")
+    _, down_id = await recovered_after_a_failed_alert(db, factory, clock, ctx, httpserver)
 
     # Both are due; the down retry goes first: it is sent, then the up.
     dispatches = await alerts.dispatch_due(db, clock.advance(60))
-    retry = next(d for d in dispatches if d.notification_id == down.notification_id)
-    up = next(d for d in dispatches if d.notification_id != down.notification_id)
+    retry = next(d for d in dispatches if d.notification_id == down_id)
+    up = next(d for d in dispatches if d.notification_id != down_id)
     assert await delivery.deliver(db, retry, ctx, clock) == "sent"
     assert await delivery.deliver(db, up, ctx, clock) == "sent"
     assert [request.get_data() for request, _ in httpserver.log] == [b"down", b"down", b"up"]
