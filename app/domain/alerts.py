@@ -245,10 +245,9 @@ async def write_flips(
     flips: Sequence[NewFlip],
     now: datetime,
 ) -> list[int]:
-    """Insert flips, in order, and in the same
-    transaction one notification per selected channel of each; a flip nobody hears about
-    (quiet, or no channel for its direction) is processed at once. A check may flip more
-    than once in one call (a batch of pings)."""
+    """Insert flips, in order, and in the same transaction one notification per selected
+    channel of each; a flip nobody hears about (quiet, or no channel for its direction) is
+    processed at once. A check may flip more than once in one call (a batch of pings)."""
     channels: dict[int, list[tuple[int, bool, bool]]] = {}
     for check_id, channel_id, up, down in (
         await conn.execute(
@@ -515,22 +514,6 @@ class Outcome:
     duration: float | None = None
     disables_channel: bool = False
     attempted: bool = True  # False: settled without a call (the channel keeps its last result)
-
-
-async def record_result(
-    db: Database,
-    notification_id: int,
-    now: datetime,
-    *,
-    error: str = "",
-    permanent: bool = False,
-    duration: float | None = None,
-    disables_channel: bool = False,
-) -> datetime | None:
-    """Store a delivery attempt's outcome; returns when it will be retried, if it will."""
-    outcome = Outcome(notification_id, error, permanent, duration, disables_channel)
-    retries = await record_results(db, [outcome], now)
-    return retries.get(notification_id)
 
 
 _RESULT = update(m.Notification).where(m.Notification.id == bindparam("nid"))
