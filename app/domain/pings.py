@@ -252,7 +252,7 @@ _Run = tuple[int, uuid.UUID]
 """A job run as pings name it: (check id, rid)."""
 
 
-async def recent_runs(
+async def _recent_runs(
     conn: AsyncConnection, runs: set[_Run], now: datetime
 ) -> dict[_Run, tuple[str, datetime]]:
     """The latest start, success or fail of each run in the last MAX_DURATION (a start any
@@ -280,7 +280,7 @@ class _Recorder:
         self.pings: list[dict[str, Any]] = []
         self.flips: list[alerts.NewFlip] = []
         # The latest start, success or fail of each (check, rid) the batch names: read from
-        # the ping log first (recent_runs), then kept up to date as pings are applied.
+        # the ping log first (_recent_runs), then kept up to date as pings are applied.
         self.runs = runs if runs is not None else {}
 
     def apply(self, row: Any, ping: PingRequest, now: datetime) -> PingResult:
@@ -405,7 +405,7 @@ async def apply_ping_in_transaction(
 ) -> PingResult:
     """One ping to a check whose ``_STATE_COLUMNS`` row the caller has read (and locked)."""
     runs = {(row.id, ping.rid)} if ping.rid is not None else set()
-    recorder = _Recorder(await recent_runs(conn, runs, now))
+    recorder = _Recorder(await _recent_runs(conn, runs, now))
     result = recorder.apply(row, ping, now)
     await recorder.write(conn, now)
     return result
@@ -492,7 +492,7 @@ async def _write_batch(db: Database, batch: list[_Pending]) -> list[PingResult |
             for item, row in zip(batch, found, strict=True)
             if row is not None and item.ping.rid is not None
         }
-        recorder = _Recorder(await recent_runs(conn, runs, min(item.now for item in batch)))
+        recorder = _Recorder(await _recent_runs(conn, runs, min(item.now for item in batch)))
         results = [
             None if row is None else recorder.apply(row, item.ping, item.now)
             for item, row in zip(batch, found, strict=True)
