@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -213,6 +213,7 @@ async def send_test(
     notification_code = uuid.uuid4()
     status = "up" if channel.notify_up and not channel.notify_down else "down"
     event = sample_event(project_name, settings, now, notification_code, status)
+    event = replace(event, unsubscribe_url=delivery.unsubscribe_url(channel, settings))
     started = time.monotonic()
     error, disables = "", False
     async with new_http_client() as http:

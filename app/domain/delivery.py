@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database
-from app.domain import alerts, checks
+from app.domain import alerts, checks, unsubscribe
 from app.domain.checks import check_to_dict, unique_key
 from app.domain.clock import Clock
 from app.integrations import registry
@@ -131,6 +131,7 @@ async def load_events(
                 last_ping=ping_info(last_pings.get(quoted[note.id])),
                 notification_code=note.code,
                 site_name=settings.site_name,
+                unsubscribe_url=unsubscribe_url(channel, settings),
             ),
             channel,
         )
@@ -140,6 +141,11 @@ async def load_events(
 async def _by_id(session: AsyncSession, model: Any, ids: set[int | None]) -> dict[int, Any]:
     rows = await session.scalars(select(model).where(model.id.in_(ids - {None})))
     return {row.id: row for row in rows}
+
+
+def unsubscribe_url(channel: m.Channel, settings: Settings) -> str | None:
+    # Email is the one kind that may alert someone who is not a user of the project.
+    return unsubscribe.url(settings, channel.code) if channel.kind == "email" else None
 
 
 def _quoted_ping(flip: m.Flip, check: m.Check) -> int:

@@ -128,6 +128,8 @@ class Event:
     last_ping: PingInfo | None
     notification_code: uuid.UUID
     site_name: str
+    # Where the recipient stops these alerts (email: app/domain/unsubscribe.py), if anywhere.
+    unsubscribe_url: str | None = None
 
     @property
     def repeat(self) -> bool:

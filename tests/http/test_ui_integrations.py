@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import func, insert, select
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database
+from app.domain import unsubscribe
 from app.integrations import registry
 from app.main import create_app
 from tests.factories import Factory
@@ -691,3 +693,54 @@ async def test_a_superscript_digit_is_not_a_check_id(client, factory):
     for raw in ("²", "9" * 40):
         r = await post_form(client, f"/integrations/{channel.code}/checks", {"check": raw})
         assert r.status_code == 400, raw
+
+
+# --- unsubscribe (the link in alert emails) ------------------------------------------------------
+
+
+async def test_the_unsubscribe_link_of_an_alert_email_disables_the_channel(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings, db: Database
+) -> None:
+    project, _ = await factory.project()
+    channel = await factory.channel(project, kind="email", value={"value": "ops@example.org"})
+    path = urlsplit(unsubscribe.url(settings, channel.code)).path
+
+    r = await client.get(path)  # not signed in: whoever got the email
+    assert r.status_code == 200
+    assert "<strong>ops@example.org</strong>" in r.text and ">Unsubscribe</button>" in r.text
+    assert not (await reload_channel(db, channel)).disabled  # a mail scanner's GET: nothing
+
+    # RFC 8058 one-click: a mail client POSTs, with no session and no CSRF token.
+    r = await client.post(
+        path,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200
+    assert "<h1>Unsubscribed</h1>" in r.text
+    saved = await reload_channel(db, channel)
+    assert (saved.disabled, saved.last_error) == (True, unsubscribe.UNSUBSCRIBED)
+
+
+async def test_an_unsubscribe_link_works_only_for_its_own_channel(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings, db: Database
+) -> None:
+    project, _ = await factory.project()
+    channel = await factory.channel(project, kind="email", value={"value": "ops@example.org"})
+    other = await factory.channel(project, kind="email", value={"value": "dev@example.org"})
+    token = unsubscribe.token(settings.secret_key, other.code)
+    for path in (
+        f"/integrations/{channel.code}/unsub/{token}/",
+        f"/integrations/{channel.code}/unsub/not-a-token/",
+        f"/integrations/{uuid.uuid4()}/unsub/{token}/",
+    ):
+        assert (await client.get(path)).status_code == 404
+        assert (await client.post(path)).status_code == 404
+    assert not (await reload_channel(db, channel)).disabled
+
+
+async def reload_channel(db: Database, channel: m.Channel) -> m.Channel:
+    async with db.sessionmaker() as session:
+        saved = await session.scalar(select(m.Channel).where(m.Channel.id == channel.id))
+    assert saved is not None
+    return saved

@@ -67,6 +67,33 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     )
 
 
+UNSUB = "http://cronbeat.test/integrations/0d3c5a3e-4a6f-4b8e-9c1d-2e3f4a5b6c7d/unsub/tok/"
+
+
+async def test_an_alert_offers_one_click_unsubscribe(
+    smtp_ctx: DeliveryContext, inbox: Inbox
+) -> None:
+    event = replace(make_event("down", "fail"), unsubscribe_url=UNSUB)
+    await notify(event, config(), smtp_ctx)
+
+    [(_, message)] = inbox.received
+    assert message["List-Unsubscribe"] == f"<{UNSUB}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text, html = parts(message)
+    assert text.endswith(f"\nStop these alerts (for this address only): {UNSUB}\n")
+    assert f'<a href="{UNSUB}">Stop these alerts</a>' in html
+
+
+async def test_an_alert_without_an_unsubscribe_link_has_no_such_headers(
+    smtp_ctx: DeliveryContext, inbox: Inbox
+) -> None:
+    await notify(make_event("down", "fail"), config(), smtp_ctx)
+
+    [(_, message)] = inbox.received
+    assert message["List-Unsubscribe"] is None
+    assert "Stop these alerts" not in parts(message)[0]
+
+
 async def test_it_sends_a_down_alert_with_text_and_html_parts(
     smtp_ctx: DeliveryContext, inbox: Inbox
 ) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, text
 from werkzeug import Response
 
 from app.db import models as m
-from app.domain import alerts, delivery, pings
+from app.domain import alerts, delivery, pings, unsubscribe
 from app.domain.pings import PingRequest
 from app.integrations.base import DeliveryContext, new_http_client
 from tests.workers.test_sweep import up_check
@@ -461,3 +461,22 @@ async def test_an_older_status_still_goes_out_before_a_newer_one_is_sent(
     assert await delivery.deliver(db, retry, ctx, clock) == "sent"
     assert await delivery.deliver(db, up, ctx, clock) == "sent"
     assert [request.get_data() for request, _ in httpserver.log] == [b"down", b"down", b"up"]
+
+
+async def test_email_alerts_carry_an_unsubscribe_link_and_other_kinds_do_not(
+    db, factory, clock, settings
+):
+    check = await up_check(factory, name="Nightly backup")
+    project = await factory.reload_project(check)
+    email = await factory.channel(project, kind="email", value={"value": "ops@example.org"})
+    hook = await factory.channel(project, kind="webhook", value={"url_down": "https://x.org/"})
+    await factory.assign(check, email)
+    await factory.assign(check, hook)
+    clock.advance(121)
+    await alerts.sweep_due_checks(db, clock())
+    dispatches = await alerts.dispatch_due(db, clock())
+
+    ids = [d.notification_id for d in dispatches]
+    events = await delivery.load_events(db, ids, settings, clock())
+    urls = {channel.kind: event.unsubscribe_url for event, channel in events.values()}
+    assert urls == {"email": unsubscribe.url(settings, email.code), "webhook": None}

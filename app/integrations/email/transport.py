@@ -79,9 +79,34 @@ def render_html(event: Event) -> str:
         f"{body}"
         f'<p><a href="{escape(check.details_url)}">View details on '
         f"{escape(event.site_name)}</a></p>\n"
+        f"{_html_footer(event)}"
         "</body>\n"
         "</html>\n"
     )
+
+
+def _html_footer(event: Event) -> str:
+    if not event.unsubscribe_url:
+        return ""
+    link = f'<a href="{escape(event.unsubscribe_url)}">Stop these alerts</a>'
+    return f'<p style="font-size: small; color: #666">{link} (for this address only).</p>\n'
+
+
+def render_text(event: Event) -> str:
+    lines = event.summary_lines()
+    if event.unsubscribe_url:
+        lines += ["", f"Stop these alerts (for this address only): {event.unsubscribe_url}"]
+    return "\n".join(lines) + "\n"
+
+
+def unsubscribe_headers(event: Event) -> dict[str, str]:
+    """RFC 2369 and RFC 8058: mail clients offer one-click unsubscribe (a POST to the URL)."""
+    if not event.unsubscribe_url:
+        return {}
+    return {
+        "List-Unsubscribe": f"<{event.unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
@@ -89,8 +114,9 @@ async def notify(event: Event, config: Config, ctx: DeliveryContext) -> None:
         ctx.settings,
         to=config.value,
         subject=subject(event),
-        text="\n".join(event.summary_lines()) + "\n",
+        text=render_text(event),
         html=render_html(event),
+        headers=unsubscribe_headers(event),
     )
     try:
         await mail.send(ctx.settings, message)

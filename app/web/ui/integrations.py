@@ -16,11 +16,12 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 
 from app import live
 from app.db import models as m
 from app.db.engine import write_session
-from app.domain import channels
+from app.domain import channels, unsubscribe
 from app.domain.checks import list_checks
 from app.domain.errors import ValidationError
 from app.domain.permissions import Right
@@ -362,6 +363,45 @@ async def integration_remove(request: AnyRequest, code: uuid.UUID) -> Redirect:
     return redirect(request, "integrations", code=access.project.code)
 
 
+# --- unsubscribe (the link in alert emails; no sign-in) ----------------------------------------
+
+
+async def _unsubscribe_target(request: AnyRequest, code: uuid.UUID, token: str) -> str:
+    """The address a valid link stops alerts to; 404 for a bad link or a removed channel."""
+    state = AppState.of(request)
+    if not unsubscribe.is_valid(state.settings.secret_key, code, token):
+        raise NotFoundException("no such link")
+    async with state.db.sessionmaker() as session:
+        channel = await session.scalar(select(m.Channel).where(m.Channel.code == code))
+    if channel is None:
+        raise NotFoundException("no such integration")
+    return str(channel.value.get("value", "")) if isinstance(channel.value, dict) else ""
+
+
+@get("/integrations/{code:uuid}/unsub/{token:str}/", name="integration-unsubscribe")
+async def unsubscribe_form(request: AnyRequest, code: uuid.UUID, token: str) -> Template:
+    """A page that asks first: mail scanners follow links, and only the button (or a mail
+    client's one-click POST) unsubscribes."""
+    address = await _unsubscribe_target(request, code, token)
+    context = {"code": code, "token": token, "address": address, "done": False}
+    return await render(request, "pages/integrations/unsubscribe.html", context)
+
+
+@post(
+    "/integrations/{code:uuid}/unsub/{token:str}/",
+    name="integration-unsubscribe-submit",
+    status_code=200,
+    # RFC 8058: mail clients POST here without a session or a CSRF token; the signed link
+    # is the authority.
+    opt={"exclude_from_csrf": True},
+)
+async def unsubscribe_submit(request: AnyRequest, code: uuid.UUID, token: str) -> Template:
+    address = await _unsubscribe_target(request, code, token)
+    await unsubscribe.unsubscribe(AppState.of(request).db, code)
+    context = {"code": code, "token": token, "address": address, "done": True}
+    return await render(request, "pages/integrations/unsubscribe.html", context)
+
+
 route_handlers = [
     integration_list,
     integration_add_form,
@@ -372,4 +412,6 @@ route_handlers = [
     integration_test,
     integration_remove_form,
     integration_remove,
+    unsubscribe_form,
+    unsubscribe_submit,
 ]
