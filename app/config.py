@@ -90,6 +90,7 @@ class Settings:
     email_host_password: str = ""
     email_use_tls: bool = True
     email_use_ssl: bool = False
+    email_use_verification: bool = True
     default_from_email: str = "cronbeat@localhost"
     rp_id: str = "localhost"
     remote_user_header: str | None = None
@@ -219,6 +220,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_host_password=env.get("EMAIL_HOST_PASSWORD", ""),
         email_use_tls=_get(env, "EMAIL_USE_TLS", _parse_bool, True),
         email_use_ssl=_get(env, "EMAIL_USE_SSL", _parse_bool, False),
+        email_use_verification=_get(env, "EMAIL_USE_VERIFICATION", _parse_bool, True),
         default_from_email=_get(env, "DEFAULT_FROM_EMAIL", _text, "cronbeat@localhost"),
         rp_id=_get(env, "RP_ID", _text, "localhost"),
         remote_user_header=_get(env, "REMOTE_USER_HEADER", _text, None),

@@ -5,6 +5,7 @@ The API and the pages both create, list, delete and test channels through these 
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable
@@ -13,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import mail
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database, write_transaction
@@ -25,6 +28,8 @@ from app.domain.errors import NotFound, ValidationError
 from app.integrations import registry
 from app.integrations.base import CheckInfo, DeliveryContext, Event, TransportError, new_http_client
 from app.integrations.setup import config_error_field
+
+log = logging.getLogger("cronbeat.channels")
 
 MAX_NAME = 100
 
@@ -64,9 +69,17 @@ async def create_channel(
     kind: str,
     value: Any,
     now: datetime,
+    *,
+    verify_email: bool = True,
 ) -> m.Channel:
-    """Validate and add a channel; raises ValidationError naming the field."""
+    """Validate and add a channel; raises ValidationError naming the field.
+
+    An email channel to an address that is not the project owner's or a member's starts
+    unverified (``verify_email``, from EMAIL_USE_VERIFICATION): the caller then mails it a
+    link with ``send_verification``.
+    """
     notify_down, notify_up = validate(name, kind, value)
+    unknown = verify_email and await _unknown_address(session, project_id, kind, value)
     channel = m.Channel(
         code=uuid.uuid4(),
         project_id=project_id,
@@ -78,6 +91,7 @@ async def create_channel(
         notify_up=notify_up,
         disabled=False,
         last_error="",
+        email_verified=not unknown,
     )
     session.add(channel)
     await session.flush()
@@ -92,20 +106,126 @@ async def assign_all_checks(session: AsyncSession, channel: m.Channel) -> set[in
     return chosen.changed
 
 
-async def update_channel(session: AsyncSession, channel: m.Channel, name: str, value: Any) -> None:
-    """Change a channel's name and config (same rules as creating it).
+async def update_channel(
+    session: AsyncSession, channel: m.Channel, name: str, value: Any, *, verify_email: bool = True
+) -> bool:
+    """Change a channel's name and config (same rules as creating it). Returns whether the
+    channel now needs its email address verified (a new address nobody on the project has):
+    the caller then mails it a link with ``send_verification``.
 
     A channel disabled by a permanent delivery error is enabled again: its config changed,
     so the next delivery may well succeed.
     """
     notify_down, notify_up = validate(name, channel.kind, value)
+    verified = channel.email_verified
+    new_address = email_address(channel.kind, value)
+    if new_address != email_address(channel.kind, channel.value):
+        verified = not (
+            verify_email
+            and await _unknown_address(session, channel.project_id, channel.kind, value)
+        )
     await session.execute(
         update(m.Channel)
         .where(m.Channel.id == channel.id)
         .values(
-            name=name, value=value, notify_down=notify_down, notify_up=notify_up, disabled=False
+            name=name,
+            value=value,
+            notify_down=notify_down,
+            notify_up=notify_up,
+            disabled=False,
+            email_verified=verified,
         )
     )
+    return not verified
+
+
+# --- email addresses: verified before they are alerted (Healthchecks §5.7) ---------------------
+
+_VERIFY_SALT = "cronbeat.channels.verify-email"
+
+
+def email_address(kind: str, value: Any) -> str | None:
+    """The address an email channel alerts (None for other kinds)."""
+    if kind != "email" or not isinstance(value, dict):
+        return None
+    return str(value.get("value", ""))
+
+
+async def _unknown_address(session: AsyncSession, project_id: int, kind: str, value: Any) -> bool:
+    """Whether an email channel's address is nobody's on the project: not the owner's and
+    not a member's. Those addresses already get the project's mail; others must say yes."""
+    address = email_address(kind, value)
+    if address is None:
+        return False
+    owner = (
+        select(m.User.email)
+        .join(m.Project, m.Project.owner_id == m.User.id)
+        .where(m.Project.id == project_id)
+    )
+    members = (
+        select(m.User.email)
+        .join(m.Member, m.Member.user_id == m.User.id)
+        .where(m.Member.project_id == project_id)
+    )
+    known = {email.lower() for email in await session.scalars(owner.union(members))}
+    return address.lower() not in known
+
+
+def _verify_serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=_VERIFY_SALT)
+
+
+def verification_url(settings: Settings, code: uuid.UUID) -> str:
+    token = _verify_serializer(settings.secret_key).dumps(str(code))
+    return f"{settings.site_root}/integrations/{code}/verify/{token}/"
+
+
+async def send_verification(db: Database, settings: Settings, code: uuid.UUID) -> None:
+    """Mail the channel's address a link that allows alerts to it (logged without
+    EMAIL_HOST, like every email). A failure is logged: the channel stays unverified."""
+    async with db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(m.Channel.kind, m.Channel.value, m.Project.name)
+                .join(m.Project, m.Project.id == m.Channel.project_id)
+                .where(m.Channel.code == code)
+            )
+        ).first()
+    address = None if row is None else email_address(row.kind, row.value)
+    if row is None or not address:
+        return  # removed meanwhile
+    text = (
+        f'Someone on the project "{row.name}" at {settings.site_name} wants to send its '
+        "alerts to this address.\n\n"
+        f"To allow it, open this link:\n{verification_url(settings, code)}\n\n"
+        "If you did not expect this, ignore this email: nothing will be sent to you.\n"
+    )
+    subject = f"Verify your address for {settings.site_name} alerts"
+    message = mail.build_message(settings, to=address, subject=subject, text=text)
+    try:
+        await mail.send(settings, message)
+    except mail.MailError as error:
+        log.warning("verification email to %s not sent: %s", address, error.message)
+
+
+async def verify_email(db: Database, settings: Settings, code: uuid.UUID, token: str) -> str | None:
+    """Mark the channel's address verified if the token is its link's; returns the address,
+    or None for a bad link or a channel that no longer exists."""
+    try:
+        if _verify_serializer(settings.secret_key).loads(token) != str(code):
+            return None
+    except BadData:
+        return None
+    async with write_transaction(db) as conn:
+        row = (
+            await conn.execute(
+                update(m.Channel)
+                .where(m.Channel.code == code, m.Channel.kind == "email")
+                .values(email_verified=True)
+                .returning(m.Channel.kind, m.Channel.value)
+            )
+        ).first()
+    return None if row is None else email_address(row.kind, row.value)
 
 
 async def channel_check_ids(session: AsyncSession, channel: m.Channel) -> set[int]:
@@ -218,6 +338,8 @@ async def send_test(
     error, disables = "", False
     async with new_http_client() as http:
         try:
+            if not channel.email_verified:
+                raise TransportError(delivery.UNVERIFIED, by_setting=True)
             await delivery.send(
                 event, channel.kind, channel.value, DeliveryContext(settings=settings, http=http)
             )

@@ -183,6 +183,7 @@ async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> Non
     await integration.notify(event, config, ctx)
 
 
+UNVERIFIED = "Email not verified"  # Healthchecks' words
 SEND_CONCURRENCY = 20
 # Every attempt of a batch ends (and is recorded) before the claim's lease runs out, however
 # long its calls wait for a slot to a busy host: a lapsed lease lets another worker claim
@@ -219,6 +220,8 @@ async def deliver_many(
         if notification_id in stale:
             return alerts.Outcome(notification_id, alerts.SUPERSEDED, True, attempted=False)
         event, channel = events[notification_id]
+        if not channel.email_verified:  # nothing goes to an address until it says yes
+            return alerts.Outcome(notification_id, UNVERIFIED, permanent=True)
         started = time.monotonic()
         try:
             async with asyncio.timeout_at(deadline), limit:

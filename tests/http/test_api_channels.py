@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -347,3 +348,57 @@ async def test_a_channel_that_only_notifies_up_is_tested_with_an_up_notification
     httpserver.check_assertions()
     [notification] = await notifications(db)
     assert notification.check_status == "up"
+
+
+# --- email addresses are verified before they are alerted ---------------------------------------
+
+
+async def test_an_email_channel_to_an_outside_address_waits_for_its_link(
+    client, factory, db, settings, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level("INFO", logger="cronbeat.mail")
+    _, keys = await factory.project()
+    body = {"name": "ops", "kind": "email", "value": {"value": "ops@example.org"}}
+
+    r = await client.post(LIST_URL, headers=key(keys), json=body)
+
+    assert r.status_code == 201, r.text
+    channel = await load_channel(db, r.json()["id"])
+    assert channel is not None and channel.email_verified is False
+    link = channels.verification_url(settings, channel.code)
+    assert "to=ops@example.org" in caplog.text and link in caplog.text  # the mail (logged)
+    test_url = f"{LIST_URL}{channel.code}/test"
+    r = await client.post(test_url, headers=key(keys))
+    assert r.json() == {"ok": False, "error": "Email not verified"}
+
+    r = await client.get(urlsplit(link).path)  # the recipient opens the link
+
+    assert r.status_code == 200
+    assert "<strong>ops@example.org</strong>" in r.text
+    channel = await load_channel(db, channel.code)
+    assert channel is not None and channel.email_verified is True
+    assert (await client.post(test_url, headers=key(keys))).json() == {"ok": True, "error": ""}
+
+
+async def test_an_email_channel_to_someone_on_the_project_needs_no_link(client, factory, db):
+    owner = await factory.user("owner@example.org")
+    _, keys = await factory.project(owner)
+    body = {"name": "me", "kind": "email", "value": {"value": "Owner@Example.org"}}
+
+    r = await client.post(LIST_URL, headers=key(keys), json=body)
+
+    channel = await load_channel(db, r.json()["id"])
+    assert channel is not None and channel.email_verified is True
+
+
+async def test_a_verification_link_works_only_for_its_own_channel(client, factory, db, settings):
+    project, _ = await factory.project()
+    value = {"value": "ops@example.org"}
+    channel = await factory.channel(project, kind="email", value=value, email_verified=False)
+    other = await factory.channel(project, kind="email", value=value, email_verified=False)
+    forged = urlsplit(channels.verification_url(settings, other.code)).path.replace(
+        str(other.code), str(channel.code)
+    )
+    assert (await client.get(forged)).status_code == 404
+    channel = await load_channel(db, channel.code)
+    assert channel is not None and channel.email_verified is False

@@ -744,3 +744,28 @@ async def reload_channel(db: Database, channel: m.Channel) -> m.Channel:
         saved = await session.scalar(select(m.Channel).where(m.Channel.id == channel.id))
     assert saved is not None
     return saved
+
+
+async def test_an_email_integration_to_an_outside_address_waits_for_its_link(
+    client: httpx.AsyncClient, factory: Factory, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cronbeat.mail")
+    project, _ = await owner_project(client, factory)
+
+    r = await post_form(client, add_url(project, "email"), {"value": "ops@example.org"})
+
+    flashes = await flashes_after(client, r)
+    assert "We sent ops@example.org a link: alerts go to it once the link is opened." in flashes
+    assert "to=ops@example.org" in caplog.text
+    page = (await client.get(f"/projects/{project.code}/integrations/")).text
+    assert "Unverified" in page and "until the link mailed to it is opened" in page
+    [channel] = await project_channels(db, project)
+    assert channel.email_verified is False
+
+    # Changed to the owner's own address: nothing to verify any more.
+    owner_email = re.search(r"[\w.+-]+@example\.org", (await client.get("/accounts/profile/")).text)
+    assert owner_email is not None
+    r = await post_form(client, f"/integrations/{channel.code}/", {"value": owner_email[0]})
+    assert "Integration saved." in await flashes_after(client, r)
+    [channel] = await project_channels(db, project)
+    assert channel.email_verified is True

@@ -15,6 +15,8 @@ def test_it_has_the_documented_defaults():
     assert settings.integrations_allow_private_ips is False
     assert settings.email_host is None
     assert settings.delivery_calls_per_host == 8
+    assert settings.email_use_verification is True
+    assert load_settings({"EMAIL_USE_VERIFICATION": "false"}).email_use_verification is False
 
 
 def test_it_derives_the_ping_endpoint_from_site_root():

@@ -480,3 +480,20 @@ async def test_email_alerts_carry_an_unsubscribe_link_and_other_kinds_do_not(
     events = await delivery.load_events(db, ids, settings, clock())
     urls = {channel.kind: event.unsubscribe_url for event, channel in events.values()}
     assert urls == {"email": unsubscribe.url(settings, email.code), "webhook": None}
+
+
+async def test_nothing_goes_to_an_unverified_email_address(db, factory, clock, ctx):
+    check = await up_check(factory, name="Nightly backup")
+    project = await factory.reload_project(check)
+    value = {"value": "ops@example.org"}
+    channel = await factory.channel(project, kind="email", value=value, email_verified=False)
+    await factory.assign(check, channel)
+    clock.advance(121)
+    await alerts.sweep_due_checks(db, clock())
+    [dispatch] = await alerts.dispatch_due(db, clock())
+
+    assert await delivery.deliver(db, dispatch, ctx, clock) == "failed"
+    row = await notification(db)
+    assert (row.error, row.sent_at) == ("Email not verified", None)
+    saved = await load_channel(db, channel.id)
+    assert (saved.last_error, saved.disabled) == ("Email not verified", False)

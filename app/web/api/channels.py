@@ -66,8 +66,16 @@ async def create_channel(call: ApiCall) -> Response[Any]:
     value = call.body.get("value", {})
     async with write_session(call.state.db) as session:
         channel = await channels.create_channel(
-            session, call.auth.project_id, name, kind, value, call.state.clock()
+            session,
+            call.auth.project_id,
+            name,
+            kind,
+            value,
+            call.state.clock(),
+            verify_email=call.state.settings.email_use_verification,
         )
+    if not channel.email_verified:
+        await channels.send_verification(call.state.db, call.state.settings, channel.code)
     return Response(channel_summary(channel), status_code=201)
 
 

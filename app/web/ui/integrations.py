@@ -194,17 +194,36 @@ async def integration_add(
         try:
             async with write_session(state.db) as session:
                 channel = await channels.create_channel(
-                    session, access.project.id, name, kind, config, state.clock()
+                    session,
+                    access.project.id,
+                    name,
+                    kind,
+                    config,
+                    state.clock(),
+                    verify_email=state.settings.email_use_verification,
                 )
                 changed = await channels.assign_all_checks(session, channel)
         except ValidationError as error:
             errors = _errors_of(error, form)
         else:
             live.hub.publish(changed)
-            flash(request, f"{_label(kind)} integration added.")
+            flash(request, f"{_label(kind)} integration added.{await _verifying(request, channel)}")
             return redirect(request, "integrations", code=access.project.code)
     page = SetupPage(access, kind, form, name, dict(data), errors)
     return await render(request, SETUP_PAGE, page.context(), status_code=400)
+
+
+async def _verifying(request: AnyRequest, channel: m.Channel) -> str:
+    """For an email channel saved with an address nobody on the project has: mail it the
+    verification link, and say so."""
+    state = AppState.of(request)
+    async with state.db.sessionmaker() as session:
+        saved = await session.scalar(select(m.Channel).where(m.Channel.code == channel.code))
+    if saved is None or saved.email_verified:
+        return ""
+    await channels.send_verification(state.db, state.settings, saved.code)
+    address = channels.email_address(saved.kind, saved.value)
+    return f" We sent {address} a link: alerts go to it once the link is opened."
 
 
 async def _edit_page(
@@ -268,11 +287,18 @@ async def integration_save(request: AnyRequest, code: uuid.UUID, data: Form) -> 
         state = AppState.of(request)
         try:
             async with write_session(state.db) as session:
-                await channels.update_channel(session, channel, page.name, config)
+                unverified = await channels.update_channel(
+                    session,
+                    channel,
+                    page.name,
+                    config,
+                    verify_email=state.settings.email_use_verification,
+                )
         except ValidationError as error:
             page.errors = _errors_of(error, page.form)
         else:
-            flash(request, "Integration saved.")
+            sent = await _verifying(request, channel) if unverified else ""
+            flash(request, f"Integration saved.{sent}")
             return redirect(request, "integrations", code=access.project.code)
     return await render(request, SETUP_PAGE, page.context(), status_code=400)
 
@@ -402,6 +428,16 @@ async def unsubscribe_submit(request: AnyRequest, code: uuid.UUID, token: str) -
     return await render(request, "pages/integrations/unsubscribe.html", context)
 
 
+@get("/integrations/{code:uuid}/verify/{token:str}/", name="integration-verify")
+async def verify_email(request: AnyRequest, code: uuid.UUID, token: str) -> Template:
+    """The link mailed to a new email channel's address: opening it allows the alerts."""
+    state = AppState.of(request)
+    address = await channels.verify_email(state.db, state.settings, code, token)
+    if address is None:
+        raise NotFoundException("no such link")
+    return await render(request, "pages/integrations/verified.html", {"address": address})
+
+
 route_handlers = [
     integration_list,
     integration_add_form,
@@ -414,4 +450,5 @@ route_handlers = [
     integration_remove,
     unsubscribe_form,
     unsubscribe_submit,
+    verify_email,
 ]
