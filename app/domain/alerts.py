@@ -268,10 +268,11 @@ async def write_flips(
     selected = [
         [
             channel_id
-            for channel_id, up, down in channels.get(check_id, [])
-            if notifies(old, new) and (up if new == "up" else down)
+            for channel_id, up, down in channels.get(flip.check_id, [])
+            if notifies(flip.old_status, flip.new_status)
+            and (up if flip.new_status == "up" else down)
         ]
-        for check_id, _, old, new, _, _ in flips
+        for flip in flips
     ]
     inserted = (
         (
@@ -579,7 +580,7 @@ async def record_results(
             if params:
                 await conn.execute(statement, [{"now": now, **p} for p in params])
         if done_flips:
-            await _mark_processed(conn, done_flips, now)
+            await conn.execute(MARK_PROCESSED, {"flip_ids": done_flips, "now": now})
         # Last, so the channel's row lock (every batch of a burst to one channel wants it)
         # is held only until the commit that follows.
         if channels:
@@ -591,14 +592,6 @@ async def record_results(
                 ],  # one lock order
             )
     return retries
-
-
-async def _mark_processed(
-    conn: AsyncConnection,
-    flip_ids: Sequence[int],
-    now: datetime,
-) -> None:
-    await conn.execute(MARK_PROCESSED, {"flip_ids": list(flip_ids), "now": now})
 
 
 # Mark flips processed where none of their notifications is still pending. (Walking the

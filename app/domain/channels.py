@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,8 +21,9 @@ from app import mail
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database, write_transaction
-from app.domain import delivery
+from app.domain import delivery, email_links
 from app.domain.checks import unique_key
+from app.domain.email_links import email_address
 from app.domain.errors import NotFound, ValidationError
 from app.integrations import registry
 from app.integrations.base import CheckInfo, DeliveryContext, Event, TransportError, new_http_client
@@ -76,7 +76,7 @@ async def create_channel(
 
     An email channel to an address that is not the project owner's or a member's starts
     unverified (``verify_email``, from EMAIL_USE_VERIFICATION): the caller then mails it a
-    link with ``send_verification``.
+    link with ``ask_to_verify``.
     """
     notify_down, notify_up = validate(name, kind, value)
     unknown = verify_email and await _unknown_address(session, project_id, kind, value)
@@ -111,7 +111,7 @@ async def update_channel(
 ) -> bool:
     """Change a channel's name and config (same rules as creating it). Returns whether the
     channel now needs its email address verified (a new address nobody on the project has):
-    the caller then mails it a link with ``send_verification``.
+    the caller then mails it a link with ``ask_to_verify``.
 
     A channel disabled by a permanent delivery error is enabled again: its config changed,
     so the next delivery may well succeed.
@@ -141,15 +141,6 @@ async def update_channel(
 
 # --- email addresses: verified before they are alerted (Healthchecks §5.7) ---------------------
 
-_VERIFY_SALT = "cronbeat.channels.verify-email"
-
-
-def email_address(kind: str, value: Any) -> str | None:
-    """The address an email channel alerts (None for other kinds)."""
-    if kind != "email" or not isinstance(value, dict):
-        return None
-    return str(value.get("value", ""))
-
 
 async def _unknown_address(session: AsyncSession, project_id: int, kind: str, value: Any) -> bool:
     """Whether an email channel's address is nobody's on the project: not the owner's and
@@ -171,33 +162,25 @@ async def _unknown_address(session: AsyncSession, project_id: int, kind: str, va
     return address.lower() not in known
 
 
-def _verify_serializer(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt=_VERIFY_SALT)
-
-
-def verification_url(settings: Settings, code: uuid.UUID) -> str:
-    token = _verify_serializer(settings.secret_key).dumps(str(code))
-    return f"{settings.site_root}/integrations/{code}/verify/{token}/"
-
-
-async def send_verification(db: Database, settings: Settings, code: uuid.UUID) -> None:
-    """Mail the channel's address a link that allows alerts to it (logged without
-    EMAIL_HOST, like every email). A failure is logged: the channel stays unverified."""
+async def ask_to_verify(db: Database, settings: Settings, code: uuid.UUID) -> str | None:
+    """If the channel's address is unverified, mail it the link that allows alerts to it
+    (logged without EMAIL_HOST, like every email) and return the address; None if there is
+    nothing to ask. A mail that fails is logged: the channel stays unverified."""
     async with db.engine.connect() as conn:
         row = (
             await conn.execute(
-                select(m.Channel.kind, m.Channel.value, m.Project.name)
+                select(m.Channel.kind, m.Channel.value, m.Channel.email_verified, m.Project.name)
                 .join(m.Project, m.Project.id == m.Channel.project_id)
                 .where(m.Channel.code == code)
             )
         ).first()
     address = None if row is None else email_address(row.kind, row.value)
-    if row is None or not address:
-        return  # removed meanwhile
+    if row is None or row.email_verified or not address:
+        return None
     text = (
         f'Someone on the project "{row.name}" at {settings.site_name} wants to send its '
         "alerts to this address.\n\n"
-        f"To allow it, open this link:\n{verification_url(settings, code)}\n\n"
+        f"To allow it, open this link:\n{email_links.url(settings, code, email_links.VERIFY)}\n\n"
         "If you did not expect this, ignore this email: nothing will be sent to you.\n"
     )
     subject = f"Verify your address for {settings.site_name} alerts"
@@ -206,26 +189,7 @@ async def send_verification(db: Database, settings: Settings, code: uuid.UUID) -
         await mail.send(settings, message)
     except mail.MailError as error:
         log.warning("verification email to %s not sent: %s", address, error.message)
-
-
-async def verify_email(db: Database, settings: Settings, code: uuid.UUID, token: str) -> str | None:
-    """Mark the channel's address verified if the token is its link's; returns the address,
-    or None for a bad link or a channel that no longer exists."""
-    try:
-        if _verify_serializer(settings.secret_key).loads(token) != str(code):
-            return None
-    except BadData:
-        return None
-    async with write_transaction(db) as conn:
-        row = (
-            await conn.execute(
-                update(m.Channel)
-                .where(m.Channel.code == code, m.Channel.kind == "email")
-                .values(email_verified=True)
-                .returning(m.Channel.kind, m.Channel.value)
-            )
-        ).first()
-    return None if row is None else email_address(row.kind, row.value)
+    return address
 
 
 async def channel_check_ids(session: AsyncSession, channel: m.Channel) -> set[int]:
@@ -338,10 +302,12 @@ async def send_test(
     error, disables = "", False
     async with new_http_client() as http:
         try:
-            if not channel.email_verified:
-                raise TransportError(delivery.UNVERIFIED, by_setting=True)
             await delivery.send(
-                event, channel.kind, channel.value, DeliveryContext(settings=settings, http=http)
+                event,
+                channel.kind,
+                channel.value,
+                DeliveryContext(settings=settings, http=http),
+                email_verified=channel.email_verified,
             )
         except TransportError as failure:
             error, disables = failure.message, failure.disables_channel

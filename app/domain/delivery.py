@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database
-from app.domain import alerts, checks, unsubscribe
+from app.domain import alerts, checks, email_links
 from app.domain.checks import check_to_dict, unique_key
 from app.domain.clock import Clock
 from app.integrations import registry
@@ -145,7 +145,9 @@ async def _by_id(session: AsyncSession, model: Any, ids: set[int | None]) -> dic
 
 def unsubscribe_url(channel: m.Channel, settings: Settings) -> str | None:
     # Email is the one kind that may alert someone who is not a user of the project.
-    return unsubscribe.url(settings, channel.code) if channel.kind == "email" else None
+    if channel.kind != "email":
+        return None
+    return email_links.url(settings, channel.code, email_links.UNSUBSCRIBE)
 
 
 def _quoted_ping(flip: m.Flip, check: m.Check) -> int:
@@ -168,9 +170,14 @@ async def _pings(
     return {(ping.check_id, ping.n): ping for ping in rows}
 
 
-async def send(event: Event, kind: str, value: Any, ctx: DeliveryContext) -> None:
-    """Call the integration; a config that no longer validates, or a kind the operator
-    switched off, is a permanent error (transports do not check their switch themselves)."""
+async def send(
+    event: Event, kind: str, value: Any, ctx: DeliveryContext, *, email_verified: bool = True
+) -> None:
+    """Call the integration; a config that no longer validates, a kind the operator
+    switched off, or an email address not yet verified is a permanent error (transports do
+    not check their switch themselves)."""
+    if not email_verified:  # nothing goes to an address until it says yes
+        raise TransportError(UNVERIFIED, by_setting=True)
     try:
         integration = registry.get(kind)
         config = registry.parse_config(kind, value)
@@ -220,12 +227,11 @@ async def deliver_many(
         if notification_id in stale:
             return alerts.Outcome(notification_id, alerts.SUPERSEDED, True, attempted=False)
         event, channel = events[notification_id]
-        if not channel.email_verified:  # nothing goes to an address until it says yes
-            return alerts.Outcome(notification_id, UNVERIFIED, permanent=True)
         started = time.monotonic()
         try:
             async with asyncio.timeout_at(deadline), limit:
-                await send(event, channel.kind, channel.value, ctx)
+                verified = channel.email_verified
+                await send(event, channel.kind, channel.value, ctx, email_verified=verified)
         except TransportError as failure:
             return alerts.Outcome(
                 notification_id,

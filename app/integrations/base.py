@@ -36,9 +36,9 @@ class TransportError(Exception):
     transport can read the vendor's reason from its body and decide permanence.
 
     A permanent error also disables the channel, as in Healthchecks (the vendor said the
-    webhook, chat or user is gone), unless ``by_setting`` says this server's settings
-    refused the call (an integration switched off, private addresses not allowed): the
-    channel is fine, and works again once the setting changes.
+    webhook, chat or user is gone), unless ``by_setting`` says this server's own rules
+    refused the call (an integration switched off, private addresses not allowed, an email
+    address not yet verified): the channel is fine, and works once that changes.
     """
 
     def __init__(
@@ -128,7 +128,7 @@ class Event:
     last_ping: PingInfo | None
     notification_code: uuid.UUID
     site_name: str
-    # Where the recipient stops these alerts (email: app/domain/unsubscribe.py), if anywhere.
+    # Where the recipient stops these alerts (email: app/domain/email_links.py), if anywhere.
     unsubscribe_url: str | None = None
 
     @property

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.db import models as m
 from app.db.engine import write_session
-from app.domain import alerts, channels
+from app.domain import alerts, channels, email_links
 
 LIST_URL = "/api/v3/channels/"
 WEBHOOK = {"url_down": "https://example.org/down"}
@@ -365,7 +365,7 @@ async def test_an_email_channel_to_an_outside_address_waits_for_its_link(
     assert r.status_code == 201, r.text
     channel = await load_channel(db, r.json()["id"])
     assert channel is not None and channel.email_verified is False
-    link = channels.verification_url(settings, channel.code)
+    link = email_links.url(settings, channel.code, email_links.VERIFY)
     assert "to=ops@example.org" in caplog.text and link in caplog.text  # the mail (logged)
     test_url = f"{LIST_URL}{channel.code}/test"
     r = await client.post(test_url, headers=key(keys))
@@ -396,7 +396,7 @@ async def test_a_verification_link_works_only_for_its_own_channel(client, factor
     value = {"value": "ops@example.org"}
     channel = await factory.channel(project, kind="email", value=value, email_verified=False)
     other = await factory.channel(project, kind="email", value=value, email_verified=False)
-    forged = urlsplit(channels.verification_url(settings, other.code)).path.replace(
+    forged = urlsplit(email_links.url(settings, other.code, email_links.VERIFY)).path.replace(
         str(other.code), str(channel.code)
     )
     assert (await client.get(forged)).status_code == 404

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from app.config import Settings
 from app.db import models as m
 from app.db.engine import Database
-from app.domain import unsubscribe
+from app.domain import email_links
 from app.integrations import registry
 from app.main import create_app
 from tests.factories import Factory
@@ -703,7 +703,7 @@ async def test_the_unsubscribe_link_of_an_alert_email_disables_the_channel(
 ) -> None:
     project, _ = await factory.project()
     channel = await factory.channel(project, kind="email", value={"value": "ops@example.org"})
-    path = urlsplit(unsubscribe.url(settings, channel.code)).path
+    path = urlsplit(email_links.url(settings, channel.code, email_links.UNSUBSCRIBE)).path
 
     r = await client.get(path)  # not signed in: whoever got the email
     assert r.status_code == 200
@@ -719,7 +719,7 @@ async def test_the_unsubscribe_link_of_an_alert_email_disables_the_channel(
     assert r.status_code == 200
     assert "<h1>Unsubscribed</h1>" in r.text
     saved = await reload_channel(db, channel)
-    assert (saved.disabled, saved.last_error) == (True, unsubscribe.UNSUBSCRIBED)
+    assert (saved.disabled, saved.last_error) == (True, email_links.UNSUBSCRIBED)
 
 
 async def test_an_unsubscribe_link_works_only_for_its_own_channel(
@@ -728,7 +728,7 @@ async def test_an_unsubscribe_link_works_only_for_its_own_channel(
     project, _ = await factory.project()
     channel = await factory.channel(project, kind="email", value={"value": "ops@example.org"})
     other = await factory.channel(project, kind="email", value={"value": "dev@example.org"})
-    token = unsubscribe.token(settings.secret_key, other.code)
+    token = email_links.token(settings.secret_key, other.code, email_links.UNSUBSCRIBE)
     for path in (
         f"/integrations/{channel.code}/unsub/{token}/",
         f"/integrations/{channel.code}/unsub/not-a-token/",

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, text
 from werkzeug import Response
 
 from app.db import models as m
-from app.domain import alerts, delivery, pings, unsubscribe
+from app.domain import alerts, delivery, email_links, pings
 from app.domain.pings import PingRequest
 from app.integrations.base import DeliveryContext, new_http_client
 from tests.workers.test_sweep import up_check
@@ -479,7 +479,8 @@ async def test_email_alerts_carry_an_unsubscribe_link_and_other_kinds_do_not(
     ids = [d.notification_id for d in dispatches]
     events = await delivery.load_events(db, ids, settings, clock())
     urls = {channel.kind: event.unsubscribe_url for event, channel in events.values()}
-    assert urls == {"email": unsubscribe.url(settings, email.code), "webhook": None}
+    unsubscribe = email_links.url(settings, email.code, email_links.UNSUBSCRIBE)
+    assert urls == {"email": unsubscribe, "webhook": None}
 
 
 async def test_nothing_goes_to_an_unverified_email_address(db, factory, clock, ctx):

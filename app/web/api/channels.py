@@ -74,8 +74,7 @@ async def create_channel(call: ApiCall) -> Response[Any]:
             call.state.clock(),
             verify_email=call.state.settings.email_use_verification,
         )
-    if not channel.email_verified:
-        await channels.send_verification(call.state.db, call.state.settings, channel.code)
+    await channels.ask_to_verify(call.state.db, call.state.settings, channel.code)
     return Response(channel_summary(channel), status_code=201)
 
 

@@ -16,13 +16,13 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from app import live
 from app.db import models as m
 from app.db.engine import write_session
-from app.domain import channels, unsubscribe
+from app.domain import channels, email_links
 from app.domain.checks import list_checks
+from app.domain.email_links import Purpose
 from app.domain.errors import ValidationError
 from app.domain.permissions import Right
 from app.integrations import registry
@@ -217,13 +217,8 @@ async def _verifying(request: AnyRequest, channel: m.Channel) -> str:
     """For an email channel saved with an address nobody on the project has: mail it the
     verification link, and say so."""
     state = AppState.of(request)
-    async with state.db.sessionmaker() as session:
-        saved = await session.scalar(select(m.Channel).where(m.Channel.code == channel.code))
-    if saved is None or saved.email_verified:
-        return ""
-    await channels.send_verification(state.db, state.settings, saved.code)
-    address = channels.email_address(saved.kind, saved.value)
-    return f" We sent {address} a link: alerts go to it once the link is opened."
+    address = await channels.ask_to_verify(state.db, state.settings, channel.code)
+    return f" We sent {address} a link: alerts go to it once the link is opened." if address else ""
 
 
 async def _edit_page(
@@ -389,26 +384,26 @@ async def integration_remove(request: AnyRequest, code: uuid.UUID) -> Redirect:
     return redirect(request, "integrations", code=access.project.code)
 
 
-# --- unsubscribe (the link in alert emails; no sign-in) ----------------------------------------
+# --- the links in mail about an email channel (no sign-in: app/domain/email_links.py) ----------
 
 
-async def _unsubscribe_target(request: AnyRequest, code: uuid.UUID, token: str) -> str:
-    """The address a valid link stops alerts to; 404 for a bad link or a removed channel."""
-    state = AppState.of(request)
-    if not unsubscribe.is_valid(state.settings.secret_key, code, token):
+def _link_checked(request: AnyRequest, code: uuid.UUID, token: str, purpose: Purpose) -> None:
+    if not email_links.is_valid(AppState.of(request).settings.secret_key, code, token, purpose):
         raise NotFoundException("no such link")
-    async with state.db.sessionmaker() as session:
-        channel = await session.scalar(select(m.Channel).where(m.Channel.code == code))
-    if channel is None:
+
+
+def _found(address: str | None) -> str:
+    if address is None:
         raise NotFoundException("no such integration")
-    return str(channel.value.get("value", "")) if isinstance(channel.value, dict) else ""
+    return address
 
 
 @get("/integrations/{code:uuid}/unsub/{token:str}/", name="integration-unsubscribe")
 async def unsubscribe_form(request: AnyRequest, code: uuid.UUID, token: str) -> Template:
     """A page that asks first: mail scanners follow links, and only the button (or a mail
     client's one-click POST) unsubscribes."""
-    address = await _unsubscribe_target(request, code, token)
+    _link_checked(request, code, token, email_links.UNSUBSCRIBE)
+    address = _found(await email_links.address(AppState.of(request).db, code))
     context = {"code": code, "token": token, "address": address, "done": False}
     return await render(request, "pages/integrations/unsubscribe.html", context)
 
@@ -422,8 +417,8 @@ async def unsubscribe_form(request: AnyRequest, code: uuid.UUID, token: str) -> 
     opt={"exclude_from_csrf": True},
 )
 async def unsubscribe_submit(request: AnyRequest, code: uuid.UUID, token: str) -> Template:
-    address = await _unsubscribe_target(request, code, token)
-    await unsubscribe.unsubscribe(AppState.of(request).db, code)
+    _link_checked(request, code, token, email_links.UNSUBSCRIBE)
+    address = _found(await email_links.unsubscribe(AppState.of(request).db, code))
     context = {"code": code, "token": token, "address": address, "done": True}
     return await render(request, "pages/integrations/unsubscribe.html", context)
 
@@ -431,10 +426,8 @@ async def unsubscribe_submit(request: AnyRequest, code: uuid.UUID, token: str) -
 @get("/integrations/{code:uuid}/verify/{token:str}/", name="integration-verify")
 async def verify_email(request: AnyRequest, code: uuid.UUID, token: str) -> Template:
     """The link mailed to a new email channel's address: opening it allows the alerts."""
-    state = AppState.of(request)
-    address = await channels.verify_email(state.db, state.settings, code, token)
-    if address is None:
-        raise NotFoundException("no such link")
+    _link_checked(request, code, token, email_links.VERIFY)
+    address = _found(await email_links.verify(AppState.of(request).db, code))
     return await render(request, "pages/integrations/verified.html", {"address": address})
 
 
